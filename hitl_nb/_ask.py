@@ -1,0 +1,53 @@
+"""`hitl_nb.ask`: the one call an agent author makes inside a node to ask for review."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from langgraph.types import interrupt
+
+from ._payloads import requests_from_value
+from ._schema import ACTIONS, ASK_MARKER, Action, Decision, Level
+
+
+def ask_payload(*, action: str, args: dict[str, Any] | None = None, preview: str | None = None,
+                reason: str | None = None, confidence: float | None = None,
+                risk: str | None = None, allowed: Sequence[Action] = ACTIONS,
+                level: Level | None = None, gate: str | None = None,
+                gate_reason: str | None = None, args_schema: dict[str, Any] | None = None,
+                required_roles: Sequence[str] = (), approvals_needed: int = 1,
+                deadline: datetime | None = None, agent: str | None = None) -> dict[str, Any]:
+    """The interrupt value `ask` sends, checked now so a bad call fails in the node
+    that made it (with a `PayloadError` naming the fix) rather than in the widget."""
+    payload = {
+        ASK_MARKER: 1, "action": action, "args": dict(args or {}), "preview": preview,
+        "reason": reason, "confidence": confidence, "risk": risk, "allowed": list(allowed),
+        "level": level or "confirm", "gate": gate, "gate_reason": gate_reason,
+        "args_schema": args_schema, "required_roles": list(required_roles),
+        "approvals_needed": approvals_needed,
+        "deadline": deadline.isoformat() if deadline else None, "agent": agent,
+    }
+    requests_from_value(payload, "check")
+    return payload
+
+
+def ask(*, action: str, args: dict[str, Any] | None = None, preview: str | None = None,
+        reason: str | None = None, confidence: float | None = None, risk: str | None = None,
+        allowed: Sequence[Action] = ACTIONS, **more: Any) -> Decision:
+    """Pause the graph for a human decision about `action`; returns the `Decision`.
+
+    Call it inside a LangGraph node (the graph needs a checkpointer). On resume the
+    node runs again from its first line, so put side effects after `ask`.
+
+    >>> decision = ask(action="issue_refund", args={"order": 1042, "amount": 80.0},
+    ...                confidence=0.62, risk="high", reason="amount above 50")
+    >>> if decision.action == "reject": ...
+
+    Extra keywords: `level`, `gate`, `gate_reason`, `args_schema` (JSON schema the
+    edited args must satisfy), `required_roles`, `approvals_needed`, `deadline`, `agent`.
+    """
+    payload = ask_payload(action=action, args=args, preview=preview, reason=reason,
+                          confidence=confidence, risk=risk, allowed=allowed, **more)
+    return Decision.from_resume(interrupt(payload))

@@ -1,0 +1,247 @@
+"""Translate interrupt payloads into review requests, and decisions back into resume values.
+
+Three payload families are understood without any change to the user's graph:
+
+* `hitl_nb.ask(...)` requests (marked with `ASK_MARKER`), resumed with `Decision.to_resume()`;
+* plain `interrupt(value)` with a str or a JSON-able dict, resumed by the convention in
+  `plain_resume_value` (overridable with `Session(resume_as=...)`);
+* LangChain's `HumanInTheLoopMiddleware`, batched (`action_requests`/`review_configs`,
+  resumed with `{"decisions": [...]}`) and per-call (`type == "tool_approval"`, resumed
+  with one decision dict).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from ._schema import ACTIONS, ASK_MARKER, LEVELS, Action, Decision, Level, ReviewRequest
+
+PLAIN_REASON_KEYS = ("question", "reason", "message", "description", "instruction", "task",
+                     "prompt")
+"""Keys of a plain dict payload shown as the question rather than edited as arguments."""
+
+PLAIN_ACTION_KEYS = ("action", "tool", "name")
+
+
+class PayloadError(ValueError):
+    """An interrupt value the review widget cannot render; the message names the fix."""
+
+
+def _require_json(value: Any, what: str) -> None:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise PayloadError(
+            f"{what} is not JSON-able ({exc}). Interrupt payloads are stored in the "
+            "checkpoint and shown in the browser: pass str, numbers, bools, None, lists "
+            "and dicts only (convert dates, models and DataFrames first)."
+        ) from exc
+
+
+def _confidence(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise PayloadError(f"confidence must be a number between 0 and 1, got {value!r}.")
+    if not 0.0 <= float(value) <= 1.0:
+        raise PayloadError(f"confidence must be between 0 and 1, got {value!r}; "
+                           "scale percentages by 1/100.")
+    return float(value)
+
+
+def _allowed(value: Any, where: str) -> tuple[Action, ...]:
+    if isinstance(value, str) or not isinstance(value, Sequence) or not value:
+        raise PayloadError(f"{where}: allowed decisions must be a non-empty list drawn from "
+                           f"{list(ACTIONS)}, got {value!r}.")
+    unknown = [v for v in value if v not in ACTIONS]
+    if unknown:
+        raise PayloadError(f"{where}: unknown decision type(s) {unknown}; "
+                           f"use any of {list(ACTIONS)}.")
+    return tuple(dict.fromkeys(cast(Sequence[Action], value)))
+
+
+def _level(value: Any) -> Level:
+    if value is None:
+        return "confirm"
+    if value not in LEVELS:
+        raise PayloadError(f"level must be one of {list(LEVELS)}, got {value!r}.")
+    return cast(Level, value)
+
+
+def _args(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise PayloadError(f"{where}: args must be a dict with str keys, got {value!r:.120}.")
+    return value
+
+
+def _opt_str(value: Any, field: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise PayloadError(f"{field} must be a string, got {type(value).__name__}: {value!r:.80}.")
+
+
+def requests_from_value(value: Any, interrupt_id: str, *,
+                        response_schema: Any = None, **context: Any) -> list[ReviewRequest]:
+    """The review requests one interrupt value asks for (several for a batched middleware
+    payload). `context` fills thread_id / checkpoint_id. Raises `PayloadError`."""
+    if isinstance(value, dict) and value.get(ASK_MARKER) == 1:
+        return [_from_ask(value, interrupt_id, context)]
+    if isinstance(value, dict) and "action_requests" in value:
+        return _from_middleware(value, interrupt_id, context)
+    if isinstance(value, dict) and value.get("type") == "tool_approval":
+        return [_from_tool_approval(value, interrupt_id, response_schema, context)]
+    return [_from_plain(value, interrupt_id, context)]
+
+
+def _from_ask(value: dict[str, Any], interrupt_id: str,
+              context: dict[str, Any]) -> ReviewRequest:
+    _require_json(value, "The hitl_nb.ask() payload")
+    action = value.get("action")
+    if not isinstance(action, str) or not action:
+        raise PayloadError(f"hitl_nb.ask() needs action= a non-empty string, got {action!r}.")
+    deadline = value.get("deadline")
+    return ReviewRequest(
+        request_id=interrupt_id, interrupt_id=interrupt_id, kind="ask", action=action,
+        args=_args(value.get("args"), "hitl_nb.ask()"),
+        preview=_opt_str(value.get("preview"), "preview"),
+        reason=_opt_str(value.get("reason"), "reason"),
+        confidence=_confidence(value.get("confidence")),
+        risk=None if value.get("risk") is None else str(value["risk"]),
+        level=_level(value.get("level")),
+        gate=_opt_str(value.get("gate"), "gate"),
+        gate_reason=_opt_str(value.get("gate_reason"), "gate_reason"),
+        allowed=_allowed(value.get("allowed", ACTIONS), "hitl_nb.ask()"),
+        args_schema=value.get("args_schema"),
+        required_roles=tuple(value.get("required_roles") or ()),
+        approvals_needed=int(value.get("approvals_needed") or 1),
+        deadline=datetime.fromisoformat(deadline) if deadline else None,
+        agent=_opt_str(value.get("agent"), "agent"),
+        raw=value, **context,
+    )
+
+
+def _from_middleware(value: dict[str, Any], interrupt_id: str,
+                     context: dict[str, Any]) -> list[ReviewRequest]:
+    _require_json(value, "The HumanInTheLoopMiddleware payload")
+    actions = value.get("action_requests")
+    configs = value.get("review_configs") or []
+    if not isinstance(actions, list) or not actions or not isinstance(configs, list):
+        raise PayloadError("HumanInTheLoopMiddleware payload needs a non-empty "
+                           "'action_requests' list and a 'review_configs' list.")
+    by_name = {c.get("action_name"): c for c in configs if isinstance(c, dict)}
+    requests = []
+    for index, item in enumerate(actions):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise PayloadError(f"action_requests[{index}] needs a 'name' string, got {item!r:.120}.")
+        config = by_name.get(item["name"]) or (configs[index] if index < len(configs) else {})
+        allowed = config.get("allowed_decisions", ["approve", "edit", "reject"])
+        requests.append(ReviewRequest(
+            request_id=f"{interrupt_id}:{index}", interrupt_id=interrupt_id, index=index,
+            kind="middleware", action=item["name"],
+            args=_args(item.get("args"), f"action_requests[{index}]"),
+            reason=_opt_str(item.get("description"), "description"),
+            allowed=_allowed(allowed, f"review_configs for {item['name']!r}"),
+            args_schema=config.get("args_schema"), raw=value, **context,
+        ))
+    return requests
+
+
+def _tool_approval_schema(response_schema: Any) -> tuple[tuple[Action, ...], dict[str, Any] | None]:
+    """Allowed decisions and the edit-args schema from a per-call `response_schema`."""
+    if not isinstance(response_schema, dict):
+        return ACTIONS, None
+    defs = response_schema.get("$defs", {})
+
+    def resolve(node: dict[str, Any]) -> dict[str, Any]:
+        ref = node.get("$ref", "")
+        return cast(dict[str, Any], defs.get(ref.rsplit("/", 1)[-1], node)) if ref else node
+
+    branches = response_schema.get("oneOf") or response_schema.get("anyOf") or [response_schema]
+    allowed: list[Action] = []
+    args_schema = None
+    for branch in map(resolve, branches):
+        kind = branch.get("properties", {}).get("type", {}).get("const")
+        if kind in ACTIONS:
+            allowed.append(kind)
+        if kind == "edit":
+            edited = resolve(branch["properties"].get("edited_action", {}))
+            args_schema = resolve(edited.get("properties", {}).get("args", {})) or None
+    return (tuple(allowed) or ACTIONS), args_schema
+
+
+def _from_tool_approval(value: dict[str, Any], interrupt_id: str, response_schema: Any,
+                        context: dict[str, Any]) -> ReviewRequest:
+    _require_json(value, "The tool_approval payload")
+    allowed, args_schema = _tool_approval_schema(response_schema)
+    return ReviewRequest(
+        request_id=interrupt_id, interrupt_id=interrupt_id, kind="tool_approval",
+        action=str(value.get("name", "tool")),
+        args=_args(value.get("args"), "tool_approval"),
+        reason=_opt_str(value.get("description"), "description"),
+        allowed=allowed, args_schema=args_schema, raw=value, **context,
+    )
+
+
+def _from_plain(value: Any, interrupt_id: str, context: dict[str, Any]) -> ReviewRequest:
+    _require_json(value, f"The interrupt() value of type {type(value).__name__}")
+    common = dict(request_id=interrupt_id, interrupt_id=interrupt_id, kind="plain", raw=value)
+    if isinstance(value, str):
+        return ReviewRequest(**common, action="question", reason=value,  # type: ignore[arg-type]
+                             allowed=("approve", "reject", "respond"), **context)
+    if not isinstance(value, dict):
+        return ReviewRequest(**common, action="review",  # type: ignore[arg-type]
+                             preview=json.dumps(value, indent=2),
+                             allowed=("approve", "reject", "respond"), **context)
+    action = next((value[k] for k in PLAIN_ACTION_KEYS if isinstance(value.get(k), str)), None)
+    reason = next((value[k] for k in PLAIN_REASON_KEYS if isinstance(value.get(k), str)), None)
+    if isinstance(value.get("args"), dict):
+        args = value["args"]
+    else:
+        meta = {*PLAIN_ACTION_KEYS, *PLAIN_REASON_KEYS, "confidence", "risk"}
+        args = {k: v for k, v in value.items()
+                if k not in meta or not isinstance(v, str | int | float)}
+    confidence = value.get("confidence")
+    return ReviewRequest(
+        **common, action=action or "review", args=args, reason=reason,  # type: ignore[arg-type]
+        confidence=_confidence(confidence) if isinstance(confidence, int | float) else None,
+        risk=str(value["risk"]) if isinstance(value.get("risk"), str | int | float) else None,
+        allowed=ACTIONS if args else ("approve", "reject", "respond"), **context,
+    )
+
+
+def plain_resume_value(request: ReviewRequest, decision: Decision) -> Any:
+    """The documented convention for plain `interrupt(value)` payloads.
+
+    approve -> True, reject -> False, respond -> the response text, edit -> the payload
+    dict with the edited arguments in place (under "args" when the payload had one).
+    """
+    if decision.action == "approve":
+        return True
+    if decision.action == "reject":
+        return False
+    if decision.action == "respond":
+        return decision.message
+    raw = request.raw if isinstance(request.raw, dict) else {}
+    if isinstance(raw.get("args"), dict):
+        return {**raw, "args": decision.args}
+    return {**raw, **decision.args}
+
+
+def middleware_decision(request: ReviewRequest, decision: Decision) -> dict[str, Any]:
+    """One LangChain HITL decision (`ApproveDecision`, `EditDecision`, ...)."""
+    if decision.action == "approve":
+        return {"type": "approve"}
+    if decision.action == "edit":
+        return {"type": "edit", "edited_action": {"name": request.action, "args": decision.args}}
+    if decision.action == "respond":
+        return {"type": "respond", "message": decision.message or ""}
+    out: dict[str, Any] = {"type": "reject"}
+    if decision.message:
+        out["message"] = decision.message
+    return out

@@ -1,0 +1,158 @@
+"""The wire and storage contract: review requests, decisions and their literals.
+
+Everything that crosses a boundary (graph -> widget, widget -> graph, graph -> log)
+is one of the frozen types below, so there is one place to read what a field means.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, get_args
+
+Action = Literal["approve", "edit", "reject", "respond"]
+"""What a reviewer can do with one request."""
+
+Level = Literal["autonomy", "notify", "confirm", "collaborate", "human_leads"]
+"""The HITL spectrum, from full autonomy to the human leading."""
+
+PayloadKind = Literal["ask", "plain", "middleware", "tool_approval", "breakpoint"]
+"""Where a request came from: `hitl_nb.ask`, a plain `interrupt(value)`, LangChain's
+HumanInTheLoopMiddleware (batched or per-call) or a static breakpoint."""
+
+Source = Literal["human", "simulated", "policy"]
+"""Who produced a decision."""
+
+ACTIONS: tuple[Action, ...] = get_args(Action)
+LEVELS: tuple[Level, ...] = get_args(Level)
+
+ASK_MARKER = "__hitl_nb__"
+"""Key that marks a `hitl_nb.ask` payload and its resume value (a format version)."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def canonical_json(value: Any) -> str:
+    """Stable JSON for hashing: sorted keys, no whitespace, UTF-8 kept."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=str)
+
+
+def args_hash(args: Any) -> str:
+    """The hash an approval is bound to: SHA-256 of the canonical JSON of the args."""
+    return hashlib.sha256(canonical_json(args).encode()).hexdigest()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReviewRequest:
+    """One thing a human is asked to decide.
+
+    `request_id` is unique per pending item: the LangGraph interrupt id, suffixed
+    with `:<index>` when one interrupt carries several actions (the batched
+    LangChain middleware).
+    """
+
+    request_id: str
+    interrupt_id: str
+    kind: PayloadKind
+    action: str
+    args: dict[str, Any] = field(default_factory=dict)
+    preview: str | None = None
+    reason: str | None = None
+    confidence: float | None = None
+    risk: str | None = None
+    level: Level = "confirm"
+    gate: str | None = None
+    gate_reason: str | None = None
+    allowed: tuple[Action, ...] = ACTIONS
+    args_schema: dict[str, Any] | None = None
+    required_roles: tuple[str, ...] = ()
+    approvals_needed: int = 1
+    deadline: datetime | None = None
+    thread_id: str | None = None
+    checkpoint_id: str | None = None
+    agent: str | None = None
+    index: int = 0
+    raw: Any = field(default=None, repr=False, compare=False)
+    requested_at: datetime = field(default_factory=utcnow)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON the widget front end receives (no raw payload, ISO times)."""
+        out = asdict(self)
+        out.pop("raw")
+        out["allowed"] = list(self.allowed)
+        out["required_roles"] = list(self.required_roles)
+        out["requested_at"] = self.requested_at.isoformat()
+        out["deadline"] = self.deadline.isoformat() if self.deadline else None
+        return out
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Decision:
+    """What a reviewer decided about one request.
+
+    `args` are the final arguments: the edited ones after an edit, else the
+    proposed ones. `message` is the text of a reject or a respond.
+    """
+
+    action: Action
+    args: dict[str, Any] = field(default_factory=dict)
+    message: str | None = None
+    rating: float | None = None
+    comment: str | None = None
+    reviewer: str | None = None
+    role: str | None = None
+    source: Source = "human"
+    request_id: str | None = None
+    decided_at: datetime = field(default_factory=utcnow)
+
+    @property
+    def approved(self) -> bool:
+        """True when the action may go ahead (approved as proposed or as edited)."""
+        return self.action in ("approve", "edit")
+
+    def to_resume(self) -> dict[str, Any]:
+        """The JSON-able value `hitl_nb.ask` receives back through `Command(resume=)`."""
+        return {
+            ASK_MARKER: 1,
+            "action": self.action,
+            "args": self.args,
+            "message": self.message,
+            "rating": self.rating,
+            "comment": self.comment,
+            "reviewer": self.reviewer,
+            "role": self.role,
+            "source": self.source,
+            "request_id": self.request_id,
+            "decided_at": self.decided_at.isoformat(),
+        }
+
+    @classmethod
+    def from_resume(cls, value: Any) -> Decision:
+        """Inverse of `to_resume`; raises `TypeError` naming what is wrong."""
+        if not isinstance(value, dict) or value.get(ASK_MARKER) != 1:
+            raise TypeError(
+                "hitl_nb.ask() was resumed with a value it did not produce: "
+                f"{value!r:.200}. Resume through a hitl_nb Session (or its widget), or "
+                "pass Decision(...).to_resume() to Command(resume=...)."
+            )
+        action = value.get("action")
+        if action not in ACTIONS:
+            raise TypeError(f"unknown decision action {action!r}; expected one of {ACTIONS}")
+        decided = value.get("decided_at")
+        return cls(
+            action=action,
+            args=dict(value.get("args") or {}),
+            message=value.get("message"),
+            rating=value.get("rating"),
+            comment=value.get("comment"),
+            reviewer=value.get("reviewer"),
+            role=value.get("role"),
+            source=value.get("source") or "human",
+            request_id=value.get("request_id"),
+            decided_at=datetime.fromisoformat(decided) if decided else utcnow(),
+        )

@@ -1,0 +1,303 @@
+"""`Session`: one LangGraph graph + thread under human review.
+
+The widget and the methods (`approve`, `edit`, ...) share one path, `decide`:
+validate against what is pending *in the graph*, log durably, then resume with the
+value shape the interrupting code expects. Nothing here waits for a human: a decision
+arrives (from a click or a call), is applied, and the method returns.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
+
+from langgraph.types import Command
+
+from ._log import FeedbackLog
+from ._log import log as default_log
+from ._payloads import PayloadError, middleware_decision, plain_resume_value, requests_from_value
+from ._schema import Action, Decision, ReviewRequest, Source
+from ._validate import DecisionError, make_decision
+
+if TYPE_CHECKING:
+    from .widgets.review import ReviewWidget
+
+Status = Literal["idle", "running", "pending", "done", "error", "stopped"]
+ResumeAs = Callable[[ReviewRequest, Decision], Any]
+
+
+class StaleDecision(DecisionError):
+    """The request is no longer pending (already decided, or the thread moved on)."""
+
+
+class SessionBusy(DecisionError):
+    """A decision is being applied right now; the new one was not taken."""
+
+
+def default_reviewer() -> str:
+    return os.environ.get("HITL_NB_REVIEWER") or getpass.getuser()
+
+
+class Session:
+    """Drive one graph and thread; review what it pauses for.
+
+    >>> session = Session(graph, {"configurable": {"thread_id": "t1"}})
+    >>> session.invoke({"request": "refund order 1042"})   # shows the review widget
+    >>> session.approve(rating=5)                          # or click Approve
+    >>> session.result
+    """
+
+    def __init__(self, graph: Any, config: dict[str, Any] | None = None, *,
+                 log: FeedbackLog | None = None, reviewer: str | None = None,
+                 resume_as: ResumeAs | None = None) -> None:
+        self.graph = graph
+        self.config: dict[str, Any] = config or {"configurable": {"thread_id": uuid.uuid4().hex}}
+        if not self.config.get("configurable", {}).get("thread_id"):
+            raise ValueError("config needs configurable.thread_id, e.g. "
+                             "{'configurable': {'thread_id': 'review-1'}}")
+        self.log = log if log is not None else default_log()
+        self.reviewer = reviewer
+        self.resume_as = resume_as
+        self.run_id = uuid.uuid4().hex
+        self.status: Status = "idle"
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.problems: list[str] = []
+        self.history: list[tuple[ReviewRequest, Decision]] = []
+        self._pending: dict[str, ReviewRequest] = {}
+        self._seen: dict[str, ReviewRequest] = {}
+        self._staged: dict[str, dict[str, Decision]] = {}
+        self._listeners: list[Callable[[], None]] = []
+        self._busy = False
+        self._widget: ReviewWidget | None = None
+
+    # -- reading -----------------------------------------------------------------
+    @property
+    def thread_id(self) -> str:
+        return str(self.config["configurable"]["thread_id"])
+
+    @property
+    def pending(self) -> list[ReviewRequest]:
+        """Requests waiting for a decision, in the order the graph raised them."""
+        return list(self._pending.values())
+
+    @property
+    def done(self) -> bool:
+        return self.status == "done"
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call `listener()` after every change of status, pending, history or result."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in list(self._listeners):
+            listener()
+
+    def refresh(self) -> Session:
+        """Re-read what is pending from the graph's checkpoint (e.g. after a restart)."""
+        snap = self.graph.get_state(self.config)
+        checkpoint_id = snap.config.get("configurable", {}).get("checkpoint_id")
+        pending: dict[str, ReviewRequest] = {}
+        self.problems = []
+        for intr in snap.interrupts:
+            try:
+                found = requests_from_value(
+                    intr.value, intr.id, response_schema=getattr(intr, "response_schema", None),
+                    thread_id=self.thread_id, checkpoint_id=checkpoint_id)
+            except PayloadError as exc:
+                self.problems.append(str(exc))
+                continue
+            staged = self._staged.get(intr.id, {})
+            for request in found:
+                if request.request_id not in staged:
+                    pending[request.request_id] = self._seen.setdefault(request.request_id,
+                                                                        request)
+        if not snap.interrupts and snap.next:
+            request = ReviewRequest(
+                request_id=f"breakpoint:{checkpoint_id}", interrupt_id="", kind="breakpoint",
+                action=", ".join(snap.next), reason=f"Paused before {', '.join(snap.next)}",
+                allowed=("approve", "reject"), thread_id=self.thread_id,
+                checkpoint_id=checkpoint_id)
+            pending[request.request_id] = self._seen.setdefault(request.request_id, request)
+        self._pending = pending
+        if pending or self.problems:
+            self.status = "pending"
+        elif self.status != "stopped":
+            self.status = "done"
+            if self.result is None:
+                self.result = snap.values
+        self._changed()
+        return self
+
+    # -- running -----------------------------------------------------------------
+    def invoke(self, inputs: Any = None) -> Session:
+        """Start (or continue) the run; returns the session, which displays as its widget."""
+        self._run(inputs)
+        return self
+
+    def retry(self) -> Session:
+        """Run the thread again from its last checkpoint (after the graph raised)."""
+        self.error = None
+        self._run(None)
+        return self
+
+    def _run(self, graph_input: Any) -> None:
+        self.status = "running"
+        self.error = None
+        self._changed()
+        try:
+            out = self.graph.invoke(graph_input, self.config)
+        except Exception as exc:
+            self.status = "error"
+            self.error = exc
+            self._changed()
+            raise
+        self.result = None if isinstance(out, dict) and "__interrupt__" in out else out
+        self.refresh()
+
+    # -- deciding ----------------------------------------------------------------
+    def _request(self, request_id: str | None) -> ReviewRequest:
+        if request_id is None:
+            if len(self._pending) == 1:
+                return next(iter(self._pending.values()))
+            if not self._pending:
+                raise StaleDecision(f"nothing is pending on thread {self.thread_id!r} "
+                                    f"(status: {self.status}).")
+            raise DecisionError(f"{len(self._pending)} requests are pending; pass request_id= "
+                                f"one of {list(self._pending)}.")
+        if request_id not in self._pending:
+            raise StaleDecision(f"request {request_id!r} is not pending on thread "
+                                f"{self.thread_id!r}: it was already decided or the run moved "
+                                "on. Pending now: " + (", ".join(self._pending) or "nothing"))
+        return self._pending[request_id]
+
+    def decide(self, request_id: str | None, action: Action, *, args: Any = None,
+               message: Any = None, rating: Any = None, comment: Any = None,
+               reviewer: str | None = None, source: Source = "human") -> Decision:
+        """Validate, log, then resume. Raises `DecisionError` (nothing resumed) or
+        re-raises what the graph raised after resuming (the decision stays logged)."""
+        if self._busy:
+            raise SessionBusy("a decision is already being applied to this thread; "
+                              "wait until it finishes.")
+        self._busy = True
+        try:
+            request = self._request(request_id)
+            self._check_still_pending(request)
+            decision = make_decision(request, action, args=args, message=message,
+                                     rating=rating, comment=comment,
+                                     reviewer=reviewer or self.reviewer or default_reviewer(),
+                                     source=source)
+            self.log.record(request, decision, run_id=self.run_id)
+            del self._pending[request.request_id]
+            self.history.append((request, decision))
+            self._apply(request, decision)
+        finally:
+            self._busy = False
+        return decision
+
+    def _check_still_pending(self, request: ReviewRequest) -> None:
+        """Another session (or widget) on the same thread may have answered first."""
+        if request.kind == "breakpoint":
+            return
+        live = {i.id for i in self.graph.get_state(self.config).interrupts}
+        if request.interrupt_id not in live:
+            self.refresh()
+            raise StaleDecision(f"request {request.request_id!r} was already answered "
+                                f"elsewhere on thread {self.thread_id!r}; nothing resumed.")
+
+    def _apply(self, request: ReviewRequest, decision: Decision) -> None:
+        if request.kind == "breakpoint":
+            if decision.action == "approve":
+                self._run(None)
+            else:
+                self.status = "stopped"
+                self.refresh()
+            return
+        staged = self._staged.setdefault(request.interrupt_id, {})
+        staged[request.request_id] = decision
+        siblings = [r for r in self._seen.values() if r.interrupt_id == request.interrupt_id]
+        if any(r.request_id not in staged for r in siblings):
+            self._changed()  # wait for the other actions of this middleware interrupt
+            return
+        del self._staged[request.interrupt_id]
+        value = self._resume_value(sorted(siblings, key=lambda r: r.index), staged)
+        self._run(Command(resume={request.interrupt_id: value}))
+
+    def _resume_value(self, requests: list[ReviewRequest], decided: dict[str, Decision]) -> Any:
+        first = requests[0]
+        if first.kind == "middleware":
+            return {"decisions": [middleware_decision(r, decided[r.request_id])
+                                  for r in requests]}
+        decision = decided[first.request_id]
+        if first.kind == "tool_approval":
+            return middleware_decision(first, decision)
+        if first.kind == "plain":
+            return (self.resume_as or plain_resume_value)(first, decision)
+        return decision.to_resume()
+
+    def approve(self, request_id: str | None = None, *, rating: float | None = None,
+                comment: str | None = None, reviewer: str | None = None) -> Decision:
+        """Approve the pending request as proposed."""
+        return self.decide(request_id, "approve", rating=rating, comment=comment,
+                           reviewer=reviewer)
+
+    def edit(self, args: dict[str, Any], request_id: str | None = None, *,
+             rating: float | None = None, comment: str | None = None,
+             reviewer: str | None = None) -> Decision:
+        """Approve with changed arguments (validated against the request's schema)."""
+        return self.decide(request_id, "edit", args=args, rating=rating, comment=comment,
+                           reviewer=reviewer)
+
+    def reject(self, message: str | None = None, request_id: str | None = None, *,
+               rating: float | None = None, comment: str | None = None,
+               reviewer: str | None = None) -> Decision:
+        """Refuse the action; `message` tells the agent why."""
+        return self.decide(request_id, "reject", message=message, rating=rating,
+                           comment=comment, reviewer=reviewer)
+
+    def respond(self, text: str, request_id: str | None = None, *,
+                rating: float | None = None, comment: str | None = None,
+                reviewer: str | None = None) -> Decision:
+        """Answer in place of the action (the agent receives `text`)."""
+        return self.decide(request_id, "respond", message=text, rating=rating,
+                           comment=comment, reviewer=reviewer)
+
+    # -- display -----------------------------------------------------------------
+    def widget(self) -> ReviewWidget:
+        """The review widget for this session (one per session, shared by all views)."""
+        if self._widget is None:
+            from .widgets.review import ReviewWidget
+
+            self._widget = ReviewWidget(self)
+        return self._widget
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget()._repr_mimebundle_(**kwargs)
+
+    def __repr__(self) -> str:
+        return (f"<hitl_nb.Session thread={self.thread_id!r} status={self.status} "
+                f"pending={len(self._pending)} decided={len(self.history)}>")
+
+    @classmethod
+    def attach(cls, graph: Any, config: dict[str, Any], **kwargs: Any) -> Session:
+        """A session on a thread that already ran (paused or finished)."""
+        return cls(graph, config, **kwargs).refresh()
+
+
+_current: Session | None = None
+
+
+def set_current(session: Session) -> None:
+    global _current
+    _current = session
+
+
+def current() -> Session:
+    """The Session behind the most recently displayed review widget."""
+    if _current is None:
+        raise LookupError("no review widget has been displayed yet in this kernel; run a "
+                          "paused graph with %load_ext hitl_nb, or display Session(...).widget().")
+    return _current

@@ -1,0 +1,103 @@
+"""Check a proposed decision against the request it answers, before anything resumes."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jsonschema
+
+from ._schema import ACTIONS, Decision, ReviewRequest, Source
+
+MAX_TEXT = 20_000
+"""Longest message or comment accepted (keeps the log and the checkpoint small)."""
+
+
+class DecisionError(ValueError):
+    """A decision that cannot be applied; nothing was resumed. The message says why."""
+
+
+_JSON_TYPES: tuple[tuple[type, str], ...] = (
+    (bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"),
+    (list, "array"), (dict, "object"),
+)
+
+
+def infer_schema(args: dict[str, Any]) -> dict[str, Any]:
+    """A JSON schema that keeps each proposed argument's type (ints may become floats).
+
+    Used when the agent gave no schema: an edit may change values, not the shape.
+    """
+    props: dict[str, Any] = {}
+    for key, value in args.items():
+        kind = next((name for py, name in _JSON_TYPES if isinstance(value, py)), None)
+        if kind == "integer" or kind == "number":
+            props[key] = {"type": "number"}
+        elif kind is not None:
+            props[key] = {"type": kind}
+        else:
+            props[key] = {}
+    return {"type": "object", "properties": props, "required": list(args),
+            "additionalProperties": False}
+
+
+def schema_for(request: ReviewRequest) -> dict[str, Any]:
+    return request.args_schema or infer_schema(request.args)
+
+
+def check_args(request: ReviewRequest, args: Any) -> dict[str, Any]:
+    """Edited arguments, validated; raises `DecisionError` naming the field and the rule."""
+    if not isinstance(args, dict):
+        raise DecisionError(f"edited arguments must be an object, got {type(args).__name__}.")
+    validator = jsonschema.Draft202012Validator(schema_for(request))
+    errors = sorted(validator.iter_errors(args), key=lambda e: list(e.path))
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.path) or "arguments"
+        raise DecisionError(f"invalid edit of {where}: {first.message}")
+    return args
+
+
+def _text(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise DecisionError(f"{name} must be text, got {type(value).__name__}.")
+    if len(value) > MAX_TEXT:
+        raise DecisionError(f"{name} is {len(value)} characters; the limit is {MAX_TEXT}.")
+    return value
+
+
+def _rating(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise DecisionError(f"rating must be a number from 1 to 5, got {value!r}.")
+    if not 1 <= value <= 5:
+        raise DecisionError(f"rating must be from 1 to 5, got {value!r}.")
+    return float(value)
+
+
+def make_decision(request: ReviewRequest, action: Any, *, args: Any = None,
+                  message: Any = None, rating: Any = None, comment: Any = None,
+                  reviewer: str | None = None, role: str | None = None,
+                  source: Source = "human") -> Decision:
+    """Build the `Decision` for `request`, or raise `DecisionError` saying what to fix."""
+    if action not in ACTIONS:
+        raise DecisionError(f"unknown action {action!r}; use one of {list(ACTIONS)}.")
+    if action not in request.allowed:
+        raise DecisionError(f"{action} is not allowed for {request.action!r}; "
+                            f"allowed: {', '.join(request.allowed)}.")
+    message = _text(message, "message")
+    if action == "edit":
+        final = check_args(request, request.args if args is None else args)
+    else:
+        if args is not None and args != request.args:
+            raise DecisionError(f"{action} carries the proposed arguments unchanged; "
+                                "use edit to change them.")
+        final = request.args
+    if action == "respond" and not (message or "").strip():
+        raise DecisionError("respond needs a non-empty message: the text the agent receives.")
+    return Decision(action=action, args=final, message=message, rating=_rating(rating),
+                    comment=_text(comment, "comment"), reviewer=reviewer, role=role,
+                    source=source, request_id=request.request_id)

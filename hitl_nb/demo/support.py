@@ -1,0 +1,239 @@
+"""A customer-support agent that needs no API key.
+
+Real LangGraph nodes (agent -> review -> tools -> agent) and a real chat-model
+interface; only the model's choices are scripted, from the conversation it is given,
+so interrupts, resumes, edits and rejections go through the same code paths as with
+an LLM. The `SupportDesk` is the fake back office whose `executed` ledger lets tests
+check that a tool ran exactly once, with which arguments.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langgraph.graph import END, START, MessagesState, StateGraph
+
+from .._ask import ask
+from .._schema import Level
+
+
+def _default_orders() -> dict[int, dict[str, Any]]:
+    return {
+        1042: {"customer": "ada@example.com", "total": 80.0, "status": "delivered"},
+        1043: {"customer": "alan@example.com", "total": 25.0, "status": "shipped"},
+        2001: {"customer": "grace@example.com", "total": 420.0, "status": "delivered"},
+    }
+
+
+@dataclass
+class SupportDesk:
+    """The agent's back office: orders, accounts and a ledger of executed actions."""
+
+    orders: dict[int, dict[str, Any]] = field(default_factory=_default_orders)
+    accounts: dict[int, str] = field(default_factory=lambda: {7: "ada@example.com",
+                                                              8: "alan@example.com"})
+    executed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def run(self, name: str, args: dict[str, Any]) -> str:
+        """Execute tool `name` (recorded in `executed`); returns what the agent sees."""
+        self.executed.append((name, dict(args)))
+        if name == "lookup_order":
+            order = self.orders.get(int(args["order"]))
+            return f"order {args['order']}: {order}" if order else f"no order {args['order']}"
+        if name == "issue_refund":
+            return f"refunded {float(args['amount']):.2f} on order {args['order']}"
+        if name == "draft_reply":
+            return f"reply to {args['to']} saved as draft"
+        if name == "delete_account":
+            self.accounts.pop(int(args["account"]), None)
+            return f"account {args['account']} deleted"
+        raise ValueError(f"unknown tool {name!r}")
+
+    def count(self, name: str) -> int:
+        return sum(1 for done, _ in self.executed if done == name)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolRule:
+    """How much oversight a tool gets in the demo (the policy module generalises this)."""
+
+    level: Level
+    risk: str
+    reason: str
+
+
+RULES: dict[str, ToolRule] = {
+    "lookup_order": ToolRule("autonomy", "low", "read-only lookup"),
+    "draft_reply": ToolRule("collaborate", "medium", "customer-facing text: review the wording"),
+    "issue_refund": ToolRule("confirm", "high", "moves money"),
+    "delete_account": ToolRule("human_leads", "critical", "irreversible"),
+}
+
+
+def _call(name: str, **args: Any) -> dict[str, Any]:
+    return {"name": name, "args": args, "id": f"call_{uuid.uuid4().hex[:12]}",
+            "type": "tool_call"}
+
+
+class ScriptedSupportModel(BaseChatModel):
+    """A chat model whose next message is a pure function of the conversation.
+
+    It reads the latest user request ("refund order 1042", "delete account 7",
+    "where is order 1043") and the tool results since, and answers with the next
+    tool call, or a final message. Confidence is put in `response_metadata`.
+    """
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted-support"
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> ScriptedSupportModel:  # type: ignore[override]
+        return self
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None,
+                  **kwargs: Any) -> ChatResult:
+        message = self.next_message(messages)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def next_message(self, messages: Sequence[BaseMessage]) -> AIMessage:
+        start = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
+        request = str(messages[start].content).lower() if start >= 0 else ""
+        results = [m for m in messages[start + 1:] if isinstance(m, ToolMessage)]
+        if any(str(r.content).startswith(("rejected", "Rejected")) for r in results):
+            return AIMessage(content="Understood: I did not go ahead. "
+                             + str(results[-1].content))
+        done = {r.name for r in results}
+        if m := re.search(r"refund order (\d+)", request):
+            order = int(m.group(1))
+            if "lookup_order" not in done:
+                return self._tools([_call("lookup_order", order=order)], 0.95)
+            total = _total(results)
+            if "issue_refund" not in done:
+                return self._tools([_call("issue_refund", order=order, amount=total,
+                                          note="customer request")],
+                                   0.82 if total <= 100 else 0.55)
+            if "draft_reply" not in done:
+                refunded = _refunded(results, total)
+                body = (f"Hello,\n\nwe have refunded {refunded:.2f} EUR for order {order}. "
+                        "It will reach your account in 3-5 days.\n\nBest regards")
+                return self._tools([_call("draft_reply", to=_customer(results), body=body)],
+                                   0.7)
+            return AIMessage(content=f"Refund for order {order} done and reply drafted.")
+        if m := re.search(r"delete account (\d+)", request):
+            if "delete_account" not in done:
+                return self._tools([_call("delete_account", account=int(m.group(1)))], 0.4)
+            return AIMessage(content=f"Account {m.group(1)} deleted.")
+        if m := re.search(r"order (\d+)", request):
+            if "lookup_order" not in done:
+                return self._tools([_call("lookup_order", order=int(m.group(1)))], 0.97)
+            return AIMessage(content=str(results[-1].content))
+        return AIMessage(content="I can look up, refund and answer about orders, and delete "
+                                 "accounts. Try 'refund order 1042'.")
+
+    @staticmethod
+    def _tools(calls: list[dict[str, Any]], confidence: float) -> AIMessage:
+        return AIMessage(content="", tool_calls=calls,
+                         response_metadata={"confidence": confidence})
+
+
+def _total(results: list[ToolMessage]) -> float:
+    found = re.search(r"'total': ([\d.]+)", " ".join(str(r.content) for r in results))
+    return float(found.group(1)) if found else 0.0
+
+
+def _refunded(results: list[ToolMessage], default: float) -> float:
+    found = re.search(r"refunded ([\d.]+)", " ".join(str(r.content) for r in results))
+    return float(found.group(1)) if found else default
+
+
+def _customer(results: list[ToolMessage]) -> str:
+    found = re.search(r"'customer': '([^']+)'", " ".join(str(r.content) for r in results))
+    return found.group(1) if found else "customer@example.com"
+
+
+def review_tool_calls(message: AIMessage, rules: dict[str, ToolRule] = RULES) -> dict[str, Any]:
+    """Ask a human about each gated tool call; returns the state update.
+
+    Every call stays on the AI message (edited ones with the reviewer's args), as a
+    real tool-calling API requires; a rejected or answered call gets its ToolMessage
+    here, and the tools node runs only the calls that have none.
+    """
+    confidence = message.response_metadata.get("confidence")
+    kept: list[Any] = []
+    answers: list[ToolMessage] = []
+    for call in message.tool_calls:
+        rule = rules.get(call["name"], ToolRule("confirm", "unknown", "unknown tool"))
+        if rule.level in ("autonomy", "notify"):
+            kept.append(call)
+            continue
+        preview = call["args"].get("body") if call["name"] == "draft_reply" else None
+        decision = ask(action=call["name"], args=call["args"], confidence=confidence,
+                       risk=rule.risk, reason=rule.reason, level=rule.level, preview=preview,
+                       agent="support")
+        kept.append({**call, "args": decision.args})
+        if decision.action == "reject":
+            answers.append(ToolMessage(
+                content=f"rejected by reviewer: {decision.message or 'no reason given'}",
+                tool_call_id=call["id"], name=call["name"], status="error"))
+        elif decision.action == "respond":
+            answers.append(ToolMessage(content=decision.message or "", tool_call_id=call["id"],
+                                       name=call["name"]))
+    revised = message.model_copy(update={"tool_calls": kept})
+    return {"messages": [revised, *answers]}
+
+
+def support_agent(desk: SupportDesk | None = None, *, checkpointer: Any = None,
+                  model: BaseChatModel | None = None,
+                  rules: dict[str, ToolRule] = RULES) -> Any:
+    """Compile the support agent graph. Without a checkpointer an `InMemorySaver` is used.
+
+    >>> desk = SupportDesk()
+    >>> graph = support_agent(desk)
+    >>> graph.invoke({"messages": [("user", "refund order 1042")]},
+    ...              {"configurable": {"thread_id": "t1"}})   # pauses at issue_refund
+    """
+    if checkpointer is None:
+        from langgraph.checkpoint.memory import InMemorySaver
+
+        checkpointer = InMemorySaver()
+    desk = desk if desk is not None else SupportDesk()
+    llm = model or ScriptedSupportModel()
+
+    def agent(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [llm.invoke(state["messages"])]}
+
+    def review(state: MessagesState) -> dict[str, Any]:
+        last = state["messages"][-1]
+        assert isinstance(last, AIMessage)
+        return review_tool_calls(last, rules)
+
+    def tools(state: MessagesState) -> dict[str, Any]:
+        ai = next(m for m in reversed(state["messages"]) if isinstance(m, AIMessage))
+        answered = {m.tool_call_id for m in state["messages"] if isinstance(m, ToolMessage)}
+        return {"messages": [
+            ToolMessage(content=desk.run(c["name"], c["args"]), tool_call_id=c["id"],
+                        name=c["name"])
+            for c in ai.tool_calls if c["id"] not in answered]}
+
+    def route(state: MessagesState) -> str:
+        last = state["messages"][-1]
+        return "review" if isinstance(last, AIMessage) and last.tool_calls else END
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_node("review", review)
+    builder.add_node("tools", tools)
+    builder.add_edge(START, "agent")
+    builder.add_conditional_edges("agent", route, ["review", END])
+    builder.add_edge("review", "tools")
+    builder.add_edge("tools", "agent")
+    return builder.compile(checkpointer=checkpointer)

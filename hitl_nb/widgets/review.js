@@ -1,0 +1,327 @@
+// hitl_nb review widget. Agent output is untrusted: every string goes through
+// textContent / DOM properties, never through HTML parsing.
+
+const LEVELS = {
+  autonomy: "Full autonomy",
+  notify: "Notify",
+  confirm: "Confirm",
+  collaborate: "Collaborate",
+  human_leads: "Human leads",
+};
+const ACTION_LABELS = { approve: "Approve", edit: "Edit", reject: "Reject", respond: "Respond" };
+const PAST = { approve: "Approved", edit: "Edited", reject: "Rejected", respond: "Responded" };
+
+/**
+ * @param {string} tag
+ * @param {{cls?: string, text?: string, attrs?: Record<string, string>}} [opts]
+ * @param {Node[]} [children]
+ * @returns {HTMLElement}
+ */
+function h(tag, opts = {}, children = []) {
+  const el = document.createElement(tag);
+  if (opts.cls) el.className = opts.cls;
+  if (opts.text !== undefined) el.textContent = opts.text;
+  for (const [k, v] of Object.entries(opts.attrs ?? {})) el.setAttribute(k, v);
+  for (const child of children) el.append(child);
+  return el;
+}
+
+/** @param {unknown} value */
+function pretty(value) {
+  return typeof value === "string" ? value : JSON.stringify(value, null, 2);
+}
+
+/**
+ * One editor per argument, chosen from the JSON schema (inferred from the
+ * proposed values when the agent gave none).
+ * @param {string} key
+ * @param {unknown} value
+ * @param {any} schema
+ * @param {string} id
+ * @param {string | boolean | undefined} raw  what the reviewer had typed before a redraw
+ */
+function fieldEditor(key, value, schema, id, raw) {
+  const type = Array.isArray(schema?.type) ? schema.type[0] : schema?.type;
+  /** @type {HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement} */
+  let input;
+  /** @type {() => unknown} */
+  let read;
+  if (Array.isArray(schema?.enum)) {
+    const select = document.createElement("select");
+    schema.enum.forEach((/** @type {unknown} */ option, /** @type {number} */ i) => {
+      const opt = h("option", { text: pretty(option), attrs: { value: String(i) } });
+      select.append(opt);
+      if (JSON.stringify(option) === JSON.stringify(value)) select.value = String(i);
+    });
+    input = select;
+    read = () => schema.enum[Number(select.value)];
+  } else if (type === "boolean") {
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.checked = value === true;
+    input = box;
+    read = () => box.checked;
+  } else if (type === "number" || type === "integer") {
+    const num = document.createElement("input");
+    num.type = "number";
+    num.step = type === "integer" ? "1" : "any";
+    num.value = value === null || value === undefined ? "" : String(value);
+    input = num;
+    read = () => (num.value.trim() === "" ? null : Number(num.value));
+  } else if (type === "string" && typeof value === "string" && value.length < 80 && !value.includes("\n")) {
+    const text = document.createElement("input");
+    text.type = "text";
+    text.value = value;
+    input = text;
+    read = () => text.value;
+  } else if (type === "string") {
+    const area = document.createElement("textarea");
+    area.rows = Math.min(12, Math.max(3, String(value ?? "").split("\n").length + 1));
+    area.value = String(value ?? "");
+    input = area;
+    read = () => area.value;
+  } else {
+    const area = document.createElement("textarea");
+    area.rows = 4;
+    area.value = JSON.stringify(value ?? null, null, 2);
+    area.dataset.json = "1";
+    input = area;
+    read = () => JSON.parse(area.value);
+  }
+  if (raw !== undefined) {
+    if (input instanceof HTMLInputElement && input.type === "checkbox") input.checked = Boolean(raw);
+    else input.value = String(raw);
+  }
+  input.id = id;
+  input.className = "hitl-input";
+  input.dataset.field = key;
+  const label = h("label", { cls: "hitl-label", text: key, attrs: { for: id } });
+  return { row: h("div", { cls: "hitl-field" }, [label, input]), input, read };
+}
+
+/**
+ * @param {any} req
+ * @param {(msg: object) => void} send
+ * @param {Map<string, any>} drafts
+ * @param {string} error
+ */
+function requestCard(req, send, drafts, error) {
+  const rid = String(req.request_id);
+  const uid = `hitl-${rid.replace(/[^A-Za-z0-9_-]/g, "_")}`;
+  const card = h("section", {
+    cls: "hitl-card",
+    attrs: { "data-testid": "hitl-request", "data-request-id": rid, "aria-label": `Review ${req.action}` },
+  });
+
+  const level = String(req.level ?? "confirm");
+  const header = h("div", { cls: "hitl-header" }, [
+    h("span", { cls: `hitl-level hitl-level-${level}`, text: LEVELS[level] ?? level, attrs: { "data-testid": "hitl-level" } }),
+    h("span", { cls: "hitl-action", text: String(req.action), attrs: { "data-testid": "hitl-action" } }),
+  ]);
+  if (req.risk) header.append(h("span", { cls: "hitl-risk", text: `risk: ${req.risk}`, attrs: { "data-testid": "hitl-risk" } }));
+  card.append(header);
+
+  if (req.reason) card.append(h("p", { cls: "hitl-reason", text: String(req.reason), attrs: { "data-testid": "hitl-reason" } }));
+  if (req.gate || req.gate_reason) {
+    card.append(h("p", { cls: "hitl-gate", text: `Stopped by ${req.gate ?? "gate"}: ${req.gate_reason ?? ""}`, attrs: { "data-testid": "hitl-gate" } }));
+  }
+  if ((req.required_roles ?? []).length || req.approvals_needed > 1) {
+    const who = [];
+    if (req.required_roles.length) who.push(`role ${req.required_roles.join(" or ")}`);
+    if (req.approvals_needed > 1) who.push(`${req.approvals_needed} different approvers`);
+    card.append(h("p", { cls: "hitl-who", text: `Approval needs ${who.join(", ")}` }));
+  }
+  if (typeof req.confidence === "number") {
+    const pct = Math.round(req.confidence * 100);
+    const bar = h("div", { cls: "hitl-bar", attrs: { role: "meter", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(pct), "aria-label": "Agent confidence", "data-testid": "hitl-confidence" } });
+    const fill = h("div", { cls: "hitl-bar-fill" });
+    fill.style.width = `${pct}%`;
+    bar.append(fill);
+    card.append(h("div", { cls: "hitl-confidence" }, [h("span", { text: `Confidence ${pct}%` }), bar]));
+  }
+  if (req.preview) card.append(h("pre", { cls: "hitl-preview", text: String(req.preview), attrs: { "data-testid": "hitl-preview" } }));
+
+  const draft = drafts.get(rid) ?? {};
+  const props = req.args_schema?.properties ?? {};
+  const editors = Object.entries(req.args ?? {}).map(([key, value], i) =>
+    ({ key, ...fieldEditor(key, value, props[key] ?? {}, `${uid}-f${i}`, draft[key]) }));
+  const canEdit = (req.allowed ?? []).includes("edit");
+  if (editors.length) {
+    const fields = h("fieldset", { cls: "hitl-args", attrs: { "data-testid": "hitl-args" } }, [h("legend", { text: canEdit ? "Arguments (editable)" : "Arguments" })]);
+    for (const e of editors) {
+      e.input.disabled = !canEdit;
+      fields.append(e.row);
+    }
+    card.append(fields);
+  }
+
+  const wantsText = (req.allowed ?? []).some((/** @type {string} */ a) => a === "reject" || a === "respond");
+  const message = document.createElement("textarea");
+  message.id = `${uid}-message`;
+  message.className = "hitl-input hitl-message";
+  message.rows = 2;
+  message.placeholder = "Message to the agent (reject reason or response)";
+  message.dataset.testid = "hitl-message";
+  message.value = draft.__message ?? "";
+  if (wantsText) card.append(h("div", { cls: "hitl-field" }, [h("label", { cls: "hitl-label", text: "Message", attrs: { for: message.id } }), message]));
+
+  const rating = document.createElement("input");
+  rating.type = "range";
+  rating.min = "1";
+  rating.max = "5";
+  rating.step = "1";
+  rating.id = `${uid}-rating`;
+  rating.dataset.testid = "hitl-rating";
+  rating.setAttribute("aria-label", "Feedback rating from 1 to 5");
+  let rated = draft.__rating !== undefined && draft.__rating !== null;
+  rating.value = rated ? String(draft.__rating) : "3";
+  const ratingText = h("span", { cls: "hitl-rating-value", text: rated ? `${rating.value}/5` : "not rated" });
+  rating.addEventListener("input", () => {
+    rated = true;
+    ratingText.textContent = `${rating.value}/5`;
+  });
+  const comment = document.createElement("textarea");
+  comment.id = `${uid}-comment`;
+  comment.className = "hitl-input hitl-comment";
+  comment.rows = 1;
+  comment.placeholder = "Comment (optional, stored in the feedback log)";
+  comment.dataset.testid = "hitl-comment";
+  comment.value = draft.__comment ?? "";
+  card.append(h("div", { cls: "hitl-feedback" }, [
+    h("label", { cls: "hitl-label", text: "Feedback", attrs: { for: rating.id } }), rating, ratingText,
+    h("label", { cls: "hitl-label hitl-sr", text: "Comment", attrs: { for: comment.id } }), comment,
+  ]));
+
+  const errorLine = h("p", { cls: "hitl-error", text: error, attrs: { role: "alert", "data-testid": "hitl-error" } });
+
+  const saveDraft = () => {
+    /** @type {Record<string, any>} */
+    const d = {};
+    for (const e of editors) {
+      d[e.key] = e.input instanceof HTMLInputElement && e.input.type === "checkbox" ? e.input.checked : e.input.value;
+    }
+    d.__message = message.value;
+    d.__comment = comment.value;
+    d.__rating = rated ? Number(rating.value) : null;
+    drafts.set(rid, d);
+  };
+  card.addEventListener("input", saveDraft);
+
+  const buttons = h("div", { cls: "hitl-buttons" });
+  /** @type {HTMLButtonElement[]} */
+  const all = [];
+  /** @param {string} action */
+  const submit = (action) => {
+    /** @type {Record<string, unknown> | null} */
+    let args = null;
+    if (action === "edit") {
+      args = {};
+      for (const e of editors) {
+        try {
+          args[e.key] = e.read();
+        } catch (err) {
+          errorLine.textContent = `${e.key}: not valid JSON (${err instanceof Error ? err.message : String(err)})`;
+          return;
+        }
+      }
+    }
+    if (action === "respond" && !message.value.trim()) {
+      errorLine.textContent = "Write the response in the message box first.";
+      message.focus();
+      return;
+    }
+    for (const b of all) b.disabled = true; // one click, one decision
+    errorLine.textContent = "";
+    card.classList.add("hitl-submitting");
+    send({
+      type: "decision",
+      request_id: rid,
+      nonce: req.nonce,
+      action,
+      args,
+      message: message.value.trim() ? message.value : null,
+      rating: rated ? Number(rating.value) : null,
+      comment: comment.value.trim() ? comment.value : null,
+    });
+  };
+  for (const action of ["approve", "edit", "reject", "respond"]) {
+    if (!(req.allowed ?? []).includes(action)) continue;
+    if (action === "edit" && !editors.length) continue;
+    const button = /** @type {HTMLButtonElement} */ (h("button", {
+      cls: `hitl-button hitl-${action}`,
+      text: ACTION_LABELS[action],
+      attrs: { type: "button", "data-testid": `hitl-${action}`, "aria-label": `${ACTION_LABELS[action]} ${req.action}` },
+    }));
+    button.addEventListener("click", () => submit(action));
+    all.push(button);
+    buttons.append(button);
+  }
+  card.append(buttons, errorLine);
+  return card;
+}
+
+/** @param {any} item */
+function decidedCard(item) {
+  const req = item.request;
+  const parts = [`${PAST[item.action] ?? item.action} ${req.action}`];
+  if (item.reviewer) parts.push(`by ${item.reviewer}`);
+  if (item.rating !== null && item.rating !== undefined) parts.push(`rating ${item.rating}/5`);
+  const card = h("section", {
+    cls: `hitl-card hitl-decided hitl-decided-${item.action}`,
+    attrs: { "data-testid": "hitl-decided", "data-request-id": String(req.request_id), "data-decision": String(item.action) },
+  }, [h("p", { cls: "hitl-decided-title", text: parts.join(" · ") })]);
+  if (item.edited) card.append(h("pre", { cls: "hitl-preview", text: `Edited arguments: ${pretty(item.args)}` }));
+  if (item.message) card.append(h("p", { cls: "hitl-reason", text: `Message: ${item.message}` }));
+  if (item.comment) card.append(h("p", { cls: "hitl-reason", text: `Comment: ${item.comment}` }));
+  return card;
+}
+
+/** @type {import("npm:@anywidget/types").Render} */
+function render({ model, el }) {
+  const root = h("div", { cls: "hitl-root", attrs: { "data-testid": "hitl-review" } });
+  el.append(root);
+  /** @type {Map<string, any>} */
+  const drafts = new Map();
+  const send = (/** @type {object} */ msg) => model.send(msg);
+
+  const draw = () => {
+    const status = model.get("status");
+    const errors = model.get("errors") ?? {};
+    root.replaceChildren();
+    root.dataset.status = status;
+    root.append(h("div", { cls: "hitl-topline" }, [
+      h("span", { cls: "hitl-title", text: "Human review" }),
+      h("span", { cls: "hitl-status", text: status, attrs: { "data-testid": "hitl-status" } }),
+      h("span", { cls: "hitl-thread", text: `thread ${model.get("thread_id")}` }),
+    ]));
+    for (const item of model.get("history") ?? []) root.append(decidedCard(item));
+    for (const problem of model.get("problems") ?? []) {
+      root.append(h("p", { cls: "hitl-error hitl-problem", text: `Cannot show this request: ${problem}`, attrs: { role: "alert", "data-testid": "hitl-problem" } }));
+    }
+    const requests = model.get("requests") ?? [];
+    const live = new Set(requests.map((/** @type {any} */ r) => String(r.request_id)));
+    for (const key of [...drafts.keys()]) if (!live.has(key)) drafts.delete(key);
+    for (const req of requests) root.append(requestCard(req, send, drafts, errors[req.request_id] ?? ""));
+    if (errors[""]) root.append(h("p", { cls: "hitl-error", text: errors[""], attrs: { role: "alert", "data-testid": "hitl-refusal" } }));
+    if (model.get("error")) {
+      root.append(h("pre", { cls: "hitl-graph-error", text: `The graph raised after resuming:\n${model.get("error")}`, attrs: { role: "alert", "data-testid": "hitl-graph-error" } }));
+    }
+    if (status === "done") {
+      root.append(h("div", { cls: "hitl-result", attrs: { "data-testid": "hitl-result" } }, [
+        h("p", { cls: "hitl-label", text: "Final result" }),
+        h("pre", { cls: "hitl-preview", text: model.get("result") }),
+      ]));
+    }
+  };
+  draw();
+  for (const name of ["status", "requests", "history", "errors", "problems", "result", "error"]) {
+    model.on(`change:${name}`, draw);
+  }
+  return () => {
+    for (const name of ["status", "requests", "history", "errors", "problems", "result", "error"]) {
+      model.off(`change:${name}`, draw);
+    }
+  };
+}
+
+export default { render };

@@ -1,0 +1,133 @@
+"""The inline review widget: one card per pending request, decided cards, the result.
+
+The front end (`review.js`) sends `{"type": "decision", "request_id", "nonce",
+"action", "args", "message", "rating", "comment"}`. Each pending request carries a
+fresh nonce; a message is applied only if its request is pending and its nonce is the
+one issued for it and not yet used, so double clicks, replays and forged ids resume
+nothing. Refusals are shown on the card (`errors`) and kept in `refusals`.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import secrets
+import traceback
+from typing import TYPE_CHECKING, Any
+
+import anywidget
+import traitlets
+
+from .._schema import Decision, ReviewRequest
+from .._validate import DecisionError, schema_for
+
+if TYPE_CHECKING:
+    from .._session import Session
+
+_HERE = pathlib.Path(__file__).parent
+DECISION_KEYS = frozenset({"type", "request_id", "nonce", "action", "args", "message",
+                           "rating", "comment"})
+
+
+def _decided_json(request: ReviewRequest, decision: Decision) -> dict[str, Any]:
+    return {"request": request.to_json(), "action": decision.action, "args": decision.args,
+            "edited": decision.args != request.args, "message": decision.message,
+            "rating": decision.rating, "comment": decision.comment,
+            "reviewer": decision.reviewer, "decided_at": decision.decided_at.isoformat()}
+
+
+def _pretty(value: Any) -> str:
+    try:
+        return json.dumps(value, indent=2, default=repr, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+class ReviewWidget(anywidget.AnyWidget):  # type: ignore[misc]
+    """Review a paused run inline; the buttons call the same `Session.decide`.
+
+    >>> session = hitl_nb.Session(graph, config)
+    >>> session.invoke(inputs)        # last expression: renders this widget
+    """
+
+    _esm = _HERE / "review.js"
+    _css = _HERE / "review.css"
+
+    thread_id = traitlets.Unicode("").tag(sync=True)
+    status = traitlets.Unicode("idle").tag(sync=True)
+    requests = traitlets.List([]).tag(sync=True)
+    history = traitlets.List([]).tag(sync=True)
+    errors = traitlets.Dict({}).tag(sync=True)
+    problems = traitlets.List([]).tag(sync=True)
+    result = traitlets.Unicode("").tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, session: Session, **kwargs: Any) -> None:
+        super().__init__(thread_id=session.thread_id, **kwargs)
+        self.session = session
+        self.refusals: list[str] = []
+        self._nonces: dict[str, str] = {}
+        self.on_msg(self._on_message)
+        session.subscribe(self._sync)
+        self._sync()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        from .._session import set_current
+
+        set_current(self.session)
+        return super()._repr_mimebundle_(**kwargs)
+
+    def _sync(self) -> None:
+        """Mirror the session into synced state; new requests get new nonces."""
+        session = self.session
+        pending = session.pending
+        self._nonces = {r.request_id: self._nonces.get(r.request_id) or secrets.token_hex(16)
+                        for r in pending}
+        self.errors = {k: v for k, v in self.errors.items() if k in self._nonces}
+        with self.hold_sync():
+            self.requests = [{**r.to_json(), "nonce": self._nonces[r.request_id],
+                              "args_schema": schema_for(r)} for r in pending]
+            self.history = [_decided_json(r, d) for r, d in session.history]
+            self.problems = list(session.problems)
+            self.status = session.status
+            self.result = _pretty(session.result) if session.status == "done" else ""
+            self.error = ("".join(traceback.format_exception_only(session.error)).strip()
+                          if session.error else "")
+
+    def _refuse(self, request_id: Any, reason: str) -> None:
+        self.refusals.append(reason)
+        key = request_id if isinstance(request_id, str) and request_id in self._nonces else ""
+        self.errors = {**self.errors, key: reason}
+
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict) or content.get("type") != "decision":
+            self._refuse(None, f"ignored a message that is not a decision: {content!r:.100}")
+            return
+        request_id = content.get("request_id")
+        unknown = set(content) - DECISION_KEYS
+        if unknown:
+            self._refuse(request_id, f"refused: unexpected fields {sorted(unknown)}.")
+            return
+        expected = self._nonces.get(request_id) if isinstance(request_id, str) else None
+        if expected is None:
+            self._refuse(request_id, f"refused: request {request_id!r} is not pending here "
+                                     "(already decided, stale or unknown); nothing resumed.")
+            return
+        if not secrets.compare_digest(str(content.get("nonce", "")), expected):
+            self._refuse(request_id, "refused: this decision's token does not match the "
+                                     "pending request (replayed or forged); nothing resumed.")
+            return
+        # Spend the nonce before resuming: a second message for it is a replay.
+        del self._nonces[request_id]
+        try:
+            self.session.decide(request_id, content.get("action"), args=content.get("args"),
+                                message=content.get("message"), rating=content.get("rating"),
+                                comment=content.get("comment"))
+        except DecisionError as exc:
+            if any(r.request_id == request_id for r in self.session.pending):
+                self._nonces[request_id] = expected  # nothing was applied: card stays live
+            self._refuse(request_id, str(exc))
+        except Exception:  # noqa: BLE001 - the graph's own error is shown in `error`
+            self._sync()
+        else:
+            self.errors = {}
