@@ -189,8 +189,15 @@ def _from_tool_approval(value: dict[str, Any], interrupt_id: str, response_schem
 
 
 def _from_plain(value: Any, interrupt_id: str, context: dict[str, Any]) -> ReviewRequest:
-    _require_json(value, f"The interrupt() value of type {type(value).__name__}")
     common = dict(request_id=interrupt_id, interrupt_id=interrupt_id, kind="plain", raw=value)
+    try:
+        _require_json(value, f"The interrupt() value of type {type(value).__name__}")
+    except PayloadError as exc:
+        # Still reviewable as text (approve / reject / respond); only editing needs JSON.
+        return ReviewRequest(**common, action="review",  # type: ignore[arg-type]
+                             preview=json.dumps(value, indent=2, default=str),
+                             reason=f"Shown as text, editing disabled: {exc}",
+                             allowed=("approve", "reject", "respond"), **context)
     if isinstance(value, str):
         return ReviewRequest(**common, action="question", reason=value,  # type: ignore[arg-type]
                              allowed=("approve", "reject", "respond"), **context)

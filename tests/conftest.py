@@ -1,0 +1,57 @@
+"""Shared fixtures: a fresh default log per test, the demo support agent, small graphs."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import interrupt
+from typing_extensions import TypedDict
+
+import hitl_nb
+from hitl_nb import _log
+from hitl_nb.demo import SupportDesk, support_agent
+
+
+@pytest.fixture(autouse=True)
+def fresh_default_log(monkeypatch: pytest.MonkeyPatch) -> hitl_nb.FeedbackLog:
+    fresh = hitl_nb.FeedbackLog()
+    monkeypatch.setattr(_log, "_default", fresh)
+    monkeypatch.setenv("HITL_NB_REVIEWER", "tester")
+    return fresh
+
+
+@pytest.fixture
+def desk() -> SupportDesk:
+    return SupportDesk()
+
+
+@pytest.fixture
+def graph(desk: SupportDesk) -> Any:
+    return support_agent(desk)
+
+
+def config(thread: str | None = None) -> dict[str, Any]:
+    return {"configurable": {"thread_id": thread or uuid.uuid4().hex}}
+
+
+class PlainState(TypedDict, total=False):
+    payload: Any
+    answer: Any
+    runs: int
+
+
+def plain_graph(payload: Any) -> Any:
+    """One node that calls plain `interrupt(payload)` and stores what it got back."""
+
+    def node(state: PlainState) -> dict[str, Any]:
+        return {"answer": interrupt(payload)}
+
+    builder = StateGraph(PlainState)
+    builder.add_node("node", node)
+    builder.add_edge(START, "node")
+    builder.add_edge("node", END)
+    return builder.compile(checkpointer=InMemorySaver())

@@ -1,0 +1,36 @@
+"""The public surface and the front-end safety rules."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+import hitl_nb
+
+WIDGETS = pathlib.Path(hitl_nb.__file__).parent / "widgets"
+
+
+def test_public_names_are_pinned():
+    assert sorted(hitl_nb.__all__) == sorted([
+        "Action", "Decision", "DecisionError", "FeedbackLog", "Level", "PayloadError",
+        "ReviewRequest", "ReviewWidget", "Session", "SessionBusy", "StaleDecision",
+        "Verification", "__version__", "ask", "current", "load_ipython_extension", "log",
+        "unload_ipython_extension",
+    ])
+    for name in hitl_nb.__all__:
+        assert hasattr(hitl_nb, name), name
+
+
+def test_widget_javascript_never_parses_html_from_strings():
+    sources = sorted(WIDGETS.glob("*.js"))
+    assert sources, "no widget JavaScript found"
+    forbidden = re.compile(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|"
+                           r"DOMParser|createContextualFragment|\beval\(|new Function")
+    offenders = [(p.name, m.group(0)) for p in sources
+                 for m in forbidden.finditer(p.read_text())]
+    assert offenders == []
+
+
+def test_widget_assets_ship_with_the_package():
+    assert (WIDGETS / "review.js").is_file()
+    assert (WIDGETS / "review.css").is_file()

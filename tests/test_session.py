@@ -1,0 +1,197 @@
+"""The review loop through `Session` on the real demo graph (hitl_nb.ask payloads)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import config
+
+import hitl_nb
+from hitl_nb.demo import SupportDesk
+
+REFUND = {"messages": [("user", "refund order 1042")]}
+
+
+def test_pauses_at_refund_with_everything_the_widget_shows(graph):
+    session = hitl_nb.Session(graph, config()).invoke(REFUND)
+    assert session.status == "pending"
+    [request] = session.pending
+    assert request.kind == "ask"
+    assert request.action == "issue_refund"
+    assert request.args == {"order": 1042, "amount": 80.0, "note": "customer request"}
+    assert request.confidence == pytest.approx(0.82)
+    assert (request.risk, request.level) == ("high", "confirm")
+    assert request.allowed == ("approve", "edit", "reject", "respond")
+
+
+def test_approve_runs_the_tool_once_and_logs_a_row(graph, desk: SupportDesk):
+    session = hitl_nb.Session(graph, config(), reviewer="ada").invoke(REFUND)
+    decision = session.approve(rating=5, comment="fine")
+    assert decision.action == "approve"
+    assert desk.count("issue_refund") == 1
+    assert desk.executed[1] == ("issue_refund",
+                                {"order": 1042, "amount": 80.0, "note": "customer request"})
+    row = hitl_nb.log().to_pandas().iloc[0]
+    assert (row.action_name, row.decision, row.reviewer) == ("issue_refund", "approve", "ada")
+    assert (row.rating, row.comment, bool(row.edited)) == (5.0, "fine", False)
+    assert row.thread_id == session.thread_id
+    assert row.latency_s >= 0
+
+
+def test_edit_runs_the_tool_with_edited_arguments(graph, desk: SupportDesk):
+    session = hitl_nb.Session(graph, config()).invoke(REFUND)
+    session.edit({"order": 1042, "amount": 50.0, "note": "partial refund"})
+    assert desk.executed[-1] == ("issue_refund",
+                                 {"order": 1042, "amount": 50.0, "note": "partial refund"})
+    # the agent carries on with the edited amount: the drafted reply says 50.00
+    [draft] = session.pending
+    assert "50.00" in draft.args["body"]
+    row = hitl_nb.log().to_pandas().iloc[0]
+    assert row.decision == "edit"
+    assert bool(row.edited) is True
+    assert row.final_args["amount"] == 50.0
+    assert {op["path"] for op in row.patch} == {"/amount", "/note"}
+    assert row.edit_distance > 0
+
+
+def test_reject_skips_the_tool_and_tells_the_agent(graph, desk: SupportDesk):
+    session = hitl_nb.Session(graph, config()).invoke(REFUND)
+    session.reject("refunds need a manager")
+    assert desk.count("issue_refund") == 0
+    assert session.done
+    assert "refunds need a manager" in session.result["messages"][-1].content
+    assert hitl_nb.log().to_pandas().iloc[0].message == "refunds need a manager"
+
+
+def test_respond_answers_in_place_of_the_tool(graph, desk: SupportDesk):
+    session = hitl_nb.Session(graph, config()).invoke(REFUND)
+    session.respond("refund already issued by phone")
+    assert desk.count("issue_refund") == 0
+    messages = graph.get_state(session.config).values["messages"]
+    answers = [m.content for m in messages if m.type == "tool" and m.name == "issue_refund"]
+    assert answers == ["refund already issued by phone"]
+    assert [r.action for r in session.pending] == ["draft_reply"]
+
+
+def test_whole_run_to_the_final_result(graph, desk: SupportDesk):
+    session = hitl_nb.Session(graph, config()).invoke(REFUND)
+    session.approve()
+    assert [r.action for r in session.pending] == ["draft_reply"]
+    session.approve()
+    assert session.done
+    assert session.result["messages"][-1].content.startswith("Refund for order 1042 done")
+    assert [name for name, _ in desk.executed] == ["lookup_order", "issue_refund", "draft_reply"]
+    assert len(hitl_nb.log()) == 2
+    assert hitl_nb.log().verify().ok
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [({"order": 1042, "amount": "eighty", "note": "x"}, "amount"),
+     ({"order": 1042, "note": "x"}, "arguments"),
+     ({"order": 1042, "amount": 1.0, "note": "x", "extra": 1}, "arguments")],
+)
+def test_invalid_edit_is_refused_and_nothing_resumes(graph, desk: SupportDesk, args, field):
+    session = hitl_nb.Session(graph, config()).invoke(REFUND)
+    with pytest.raises(hitl_nb.DecisionError, match=f"invalid edit of {field}"):
+        session.edit(args)
+    assert desk.count("issue_refund") == 0
+    assert len(session.pending) == 1
+    assert len(hitl_nb.log()) == 0
+
+
+def test_approve_cannot_smuggle_changed_arguments(graph):
+    session = hitl_nb.Session(graph, config()).invoke(REFUND)
+    with pytest.raises(hitl_nb.DecisionError, match="use edit"):
+        session.decide(None, "approve", args={"order": 1, "amount": 1.0, "note": ""})
+
+
+def test_second_decision_on_the_same_request_is_stale(graph, desk: SupportDesk):
+    session = hitl_nb.Session(graph, config()).invoke(REFUND)
+    first = session.pending[0].request_id
+    session.approve(first)
+    with pytest.raises(hitl_nb.StaleDecision, match="not pending"):
+        session.approve(first)
+    assert desk.count("issue_refund") == 1
+    assert len(hitl_nb.log()) == 1
+
+
+def test_decision_from_a_second_session_on_the_same_thread_is_refused(graph, desk: SupportDesk):
+    cfg = config()
+    one = hitl_nb.Session(graph, cfg).invoke(REFUND)
+    two = hitl_nb.Session.attach(graph, cfg)
+    assert [r.request_id for r in two.pending] == [r.request_id for r in one.pending]
+    one.approve()
+    with pytest.raises(hitl_nb.StaleDecision, match="already answered elsewhere"):
+        two.approve(one.history[0][0].request_id)
+    assert desk.count("issue_refund") == 1
+    assert [r.action for r in two.pending] == ["draft_reply"]
+
+
+def test_graph_error_after_resume_is_kept_with_the_decision(desk: SupportDesk):
+    from hitl_nb.demo import support_agent
+
+    real_run = desk.run
+
+    def broken_refund(name, args):
+        if name == "issue_refund":
+            raise RuntimeError("payment service down")
+        return real_run(name, args)
+
+    desk.run = broken_refund  # type: ignore[method-assign]
+    session = hitl_nb.Session(support_agent(desk), config()).invoke(REFUND)
+    with pytest.raises(RuntimeError, match="payment service down"):
+        session.approve()
+    assert session.status == "error"
+    assert "payment service down" in str(session.error)
+    assert hitl_nb.log().to_pandas().decision.tolist() == ["approve"]
+
+
+def test_rating_and_action_are_validated(graph):
+    session = hitl_nb.Session(graph, config()).invoke(REFUND)
+    with pytest.raises(hitl_nb.DecisionError, match="rating"):
+        session.approve(rating=9)
+    with pytest.raises(hitl_nb.DecisionError, match="unknown action"):
+        session.decide(None, "explode")  # type: ignore[arg-type]
+    with pytest.raises(hitl_nb.DecisionError, match="non-empty message"):
+        session.respond("   ")
+
+
+def test_allowed_restricts_decisions():
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.graph import START, StateGraph
+    from typing_extensions import TypedDict
+
+    class S(TypedDict, total=False):
+        out: str
+
+    def node(state: S) -> S:
+        decision = hitl_nb.ask(action="send_email", args={"to": "x@y.z"},
+                               allowed=("approve", "reject"))
+        return {"out": decision.action}
+
+    builder = StateGraph(S)
+    builder.add_node("node", node)
+    builder.add_edge(START, "node")
+    session = hitl_nb.Session(builder.compile(checkpointer=InMemorySaver()), config())
+    session.invoke({})
+    with pytest.raises(hitl_nb.DecisionError, match="edit is not allowed"):
+        session.edit({"to": "a@b.c"})
+    session.reject()
+    assert session.result == {"out": "reject"}
+
+
+def test_ask_rejects_bad_arguments_in_the_node():
+    with pytest.raises(hitl_nb.PayloadError, match="confidence must be between 0 and 1"):
+        hitl_nb.ask(action="x", confidence=1.5)
+    with pytest.raises(hitl_nb.PayloadError, match="not JSON-able"):
+        hitl_nb.ask(action="x", args={"when": object()})
+    with pytest.raises(hitl_nb.PayloadError, match="unknown decision type"):
+        hitl_nb.ask(action="x", allowed=("approve", "maybe"))  # type: ignore[arg-type]
+
+
+def test_decision_resume_round_trip():
+    decision = hitl_nb.Decision(action="edit", args={"a": 1}, message="m", rating=3.0,
+                                reviewer="r")
+    assert hitl_nb.Decision.from_resume(decision.to_resume()) == decision
+    with pytest.raises(TypeError, match="did not produce"):
+        hitl_nb.Decision.from_resume(True)
