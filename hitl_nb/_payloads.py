@@ -138,7 +138,8 @@ def _from_middleware(value: dict[str, Any], interrupt_id: str,
     requests = []
     for index, item in enumerate(actions):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            raise PayloadError(f"action_requests[{index}] needs a 'name' string, got {item!r:.120}.")
+            raise PayloadError(f"action_requests[{index}] needs a 'name' string, "
+                               f"got {item!r:.120}.")
         config = by_name.get(item["name"]) or (configs[index] if index < len(configs) else {})
         allowed = config.get("allowed_decisions", ["approve", "edit", "reject"])
         requests.append(ReviewRequest(
@@ -194,15 +195,15 @@ def _from_plain(value: Any, interrupt_id: str, context: dict[str, Any]) -> Revie
         _require_json(value, f"The interrupt() value of type {type(value).__name__}")
     except PayloadError as exc:
         # Still reviewable as text (approve / reject / respond); only editing needs JSON.
-        return ReviewRequest(**common, action="review",  # type: ignore[arg-type]
+        return ReviewRequest(**common, action="review",
                              preview=json.dumps(value, indent=2, default=str),
                              reason=f"Shown as text, editing disabled: {exc}",
                              allowed=("approve", "reject", "respond"), **context)
     if isinstance(value, str):
-        return ReviewRequest(**common, action="question", reason=value,  # type: ignore[arg-type]
+        return ReviewRequest(**common, action="question", reason=value,
                              allowed=("approve", "reject", "respond"), **context)
     if not isinstance(value, dict):
-        return ReviewRequest(**common, action="review",  # type: ignore[arg-type]
+        return ReviewRequest(**common, action="review",
                              preview=json.dumps(value, indent=2),
                              allowed=("approve", "reject", "respond"), **context)
     action = next((value[k] for k in PLAIN_ACTION_KEYS if isinstance(value.get(k), str)), None)
@@ -215,7 +216,7 @@ def _from_plain(value: Any, interrupt_id: str, context: dict[str, Any]) -> Revie
                 if k not in meta or not isinstance(v, str | int | float)}
     confidence = value.get("confidence")
     return ReviewRequest(
-        **common, action=action or "review", args=args, reason=reason,  # type: ignore[arg-type]
+        **common, action=action or "review", args=args, reason=reason,
         confidence=_confidence(confidence) if isinstance(confidence, int | float) else None,
         risk=str(value["risk"]) if isinstance(value.get("risk"), str | int | float) else None,
         allowed=ACTIONS if args else ("approve", "reject", "respond"), **context,

@@ -174,7 +174,7 @@ class Session:
                                 "on. Pending now: " + (", ".join(self._pending) or "nothing"))
         return self._pending[request_id]
 
-    def decide(self, request_id: str | None, action: Action, *, args: Any = None,
+    def decide(self, request_id: str | None, action: Action | str, *, args: Any = None,
                message: Any = None, rating: Any = None, comment: Any = None,
                reviewer: str | None = None, source: Source = "human") -> Decision:
         """Validate, log, then resume. Raises `DecisionError` (nothing resumed) or

@@ -1,4 +1,4 @@
-"""`%load_ext hitl_nb` in a real IPython InteractiveShell: the last expression becomes the widget."""
+"""`%load_ext hitl_nb` in a real IPython shell: the last expression becomes the widget."""
 
 from __future__ import annotations
 

@@ -95,7 +95,7 @@ class ScriptedSupportModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "scripted-support"
 
-    def bind_tools(self, tools: Any, **kwargs: Any) -> ScriptedSupportModel:  # type: ignore[override]
+    def bind_tools(self, tools: Any, **kwargs: Any) -> ScriptedSupportModel:
         return self
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,

@@ -43,7 +43,7 @@ def _pretty(value: Any) -> str:
         return repr(value)
 
 
-class ReviewWidget(anywidget.AnyWidget):  # type: ignore[misc]
+class ReviewWidget(anywidget.AnyWidget):
     """Review a paused run inline; the buttons call the same `Session.decide`.
 
     >>> session = hitl_nb.Session(graph, config)
@@ -55,10 +55,10 @@ class ReviewWidget(anywidget.AnyWidget):  # type: ignore[misc]
 
     thread_id = traitlets.Unicode("").tag(sync=True)
     status = traitlets.Unicode("idle").tag(sync=True)
-    requests = traitlets.List([]).tag(sync=True)
-    history = traitlets.List([]).tag(sync=True)
-    errors = traitlets.Dict({}).tag(sync=True)
-    problems = traitlets.List([]).tag(sync=True)
+    requests: traitlets.List[dict[str, Any]] = traitlets.List([]).tag(sync=True)
+    history: traitlets.List[dict[str, Any]] = traitlets.List([]).tag(sync=True)
+    errors: traitlets.Dict[str, str] = traitlets.Dict({}).tag(sync=True)
+    problems: traitlets.List[str] = traitlets.List([]).tag(sync=True)
     result = traitlets.Unicode("").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
 
@@ -109,7 +109,7 @@ class ReviewWidget(anywidget.AnyWidget):  # type: ignore[misc]
             self._refuse(request_id, f"refused: unexpected fields {sorted(unknown)}.")
             return
         expected = self._nonces.get(request_id) if isinstance(request_id, str) else None
-        if expected is None:
+        if expected is None or not isinstance(request_id, str):
             self._refuse(request_id, f"refused: request {request_id!r} is not pending here "
                                      "(already decided, stale or unknown); nothing resumed.")
             return
@@ -120,14 +120,14 @@ class ReviewWidget(anywidget.AnyWidget):  # type: ignore[misc]
         # Spend the nonce before resuming: a second message for it is a replay.
         del self._nonces[request_id]
         try:
-            self.session.decide(request_id, content.get("action"), args=content.get("args"),
+            self.session.decide(request_id, str(content.get("action")), args=content.get("args"),
                                 message=content.get("message"), rating=content.get("rating"),
                                 comment=content.get("comment"))
         except DecisionError as exc:
             if any(r.request_id == request_id for r in self.session.pending):
                 self._nonces[request_id] = expected  # nothing was applied: card stays live
             self._refuse(request_id, str(exc))
-        except Exception:  # noqa: BLE001 - the graph's own error is shown in `error`
+        except Exception:  # the graph's own error: the session shows it in `error`
             self._sync()
         else:
             self.errors = {}
