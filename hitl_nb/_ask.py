@@ -8,6 +8,7 @@ from typing import Any
 
 from langgraph.types import interrupt
 
+from ._diff import json_schema_of
 from ._payloads import requests_from_value
 from ._schema import ACTIONS, ASK_MARKER, Action, Decision, Level
 
@@ -16,7 +17,7 @@ def ask_payload(*, action: str, args: dict[str, Any] | None = None, preview: str
                 reason: str | None = None, confidence: float | None = None,
                 risk: str | None = None, allowed: Sequence[Action] = ACTIONS,
                 level: Level | None = None, gate: str | None = None,
-                gate_reason: str | None = None, args_schema: dict[str, Any] | None = None,
+                gate_reason: str | None = None, args_schema: Any = None,
                 required_roles: Sequence[str] = (), approvals_needed: int = 1,
                 deadline: datetime | None = None, agent: str | None = None) -> dict[str, Any]:
     """The interrupt value `ask` sends, checked now so a bad call fails in the node
@@ -25,7 +26,7 @@ def ask_payload(*, action: str, args: dict[str, Any] | None = None, preview: str
         ASK_MARKER: 1, "action": action, "args": dict(args or {}), "preview": preview,
         "reason": reason, "confidence": confidence, "risk": risk, "allowed": list(allowed),
         "level": level or "confirm", "gate": gate, "gate_reason": gate_reason,
-        "args_schema": args_schema, "required_roles": list(required_roles),
+        "args_schema": json_schema_of(args_schema), "required_roles": list(required_roles),
         "approvals_needed": approvals_needed,
         "deadline": deadline.isoformat() if deadline else None, "agent": agent,
     }
@@ -45,8 +46,9 @@ def ask(*, action: str, args: dict[str, Any] | None = None, preview: str | None 
     ...                confidence=0.62, risk="high", reason="amount above 50")
     >>> if decision.action == "reject": ...
 
-    Extra keywords: `level`, `gate`, `gate_reason`, `args_schema` (JSON schema the
-    edited args must satisfy), `required_roles`, `approvals_needed`, `deadline`, `agent`.
+    Extra keywords: `level`, `gate`, `gate_reason`, `args_schema` (what edited args must
+    satisfy: a JSON-schema dict, a pydantic model or a LangChain tool; it also picks the
+    editors the widget shows), `required_roles`, `approvals_needed`, `deadline`, `agent`.
     """
     payload = ask_payload(action=action, args=args, preview=preview, reason=reason,
                           confidence=confidence, risk=risk, allowed=allowed, **more)

@@ -66,6 +66,8 @@ function fieldEditor(key, value, schema, id, raw) {
     num.type = "number";
     num.step = type === "integer" ? "1" : "any";
     num.value = value === null || value === undefined ? "" : String(value);
+    if (typeof schema?.minimum === "number") num.min = String(schema.minimum);
+    if (typeof schema?.maximum === "number") num.max = String(schema.maximum);
     input = num;
     read = () => (num.value.trim() === "" ? null : Number(num.value));
   } else if (type === "string" && typeof value === "string" && value.length < 80 && !value.includes("\n")) {
@@ -96,6 +98,7 @@ function fieldEditor(key, value, schema, id, raw) {
   input.className = "hitl-input";
   input.dataset.field = key;
   const label = h("label", { cls: "hitl-label", text: key, attrs: { for: id } });
+  if (typeof schema?.description === "string") label.title = schema.description;
   return { row: h("div", { cls: "hitl-field" }, [label, input]), input, read };
 }
 
@@ -193,6 +196,14 @@ function requestCard(req, send, drafts, error) {
   ]));
 
   const errorLine = h("p", { cls: "hitl-error", text: error, attrs: { role: "alert", "data-testid": "hitl-error" } });
+  const badField = /^invalid edit of ([^:/]+)/.exec(error)?.[1];
+  for (const e of editors) {
+    if (e.key === badField) {
+      e.input.setAttribute("aria-invalid", "true");
+      e.input.setAttribute("aria-describedby", `${uid}-error`);
+    }
+  }
+  errorLine.id = `${uid}-error`;
 
   const saveDraft = () => {
     /** @type {Record<string, any>} */
@@ -260,6 +271,30 @@ function requestCard(req, send, drafts, error) {
   return card;
 }
 
+/**
+ * What the reviewer changed: one line per JSON-patch operation, long text as a word diff.
+ * @param {any[]} changes
+ */
+function changeList(changes) {
+  const list = h("ul", { cls: "hitl-changes", attrs: { "data-testid": "hitl-changes", "aria-label": "Changes made by the reviewer" } });
+  for (const change of changes) {
+    const item = h("li", { attrs: { "data-path": String(change.path) } }, [h("span", { cls: "hitl-change-path", text: `${String(change.path).slice(1) || "(all)"}: ` })]);
+    if (Array.isArray(change.text_diff)) {
+      const diff = h("span", { cls: "hitl-text-diff" });
+      for (const [tag, text] of change.text_diff) {
+        diff.append(h(tag === "+" ? "ins" : tag === "-" ? "del" : "span", { text: String(text) }));
+      }
+      item.append(diff);
+    } else {
+      if ("old" in change) item.append(h("del", { text: pretty(change.old) }));
+      if ("old" in change && "new" in change) item.append(document.createTextNode(" → "));
+      if ("new" in change) item.append(h("ins", { text: pretty(change.new) }));
+    }
+    list.append(item);
+  }
+  return list;
+}
+
 /** @param {any} item */
 function decidedCard(item) {
   const req = item.request;
@@ -270,7 +305,7 @@ function decidedCard(item) {
     cls: `hitl-card hitl-decided hitl-decided-${item.action}`,
     attrs: { "data-testid": "hitl-decided", "data-request-id": String(req.request_id), "data-decision": String(item.action) },
   }, [h("p", { cls: "hitl-decided-title", text: parts.join(" · ") })]);
-  if (item.edited) card.append(h("pre", { cls: "hitl-preview", text: `Edited arguments: ${pretty(item.args)}` }));
+  if (item.edited) card.append(changeList(item.changes ?? []));
   if (item.message) card.append(h("p", { cls: "hitl-reason", text: `Message: ${item.message}` }));
   if (item.comment) card.append(h("p", { cls: "hitl-reason", text: `Comment: ${item.comment}` }));
   return card;

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
+from .._diff import changes
 from .._schema import Decision, ReviewRequest
 from .._validate import DecisionError, schema_for
 
@@ -30,8 +31,10 @@ DECISION_KEYS = frozenset({"type", "request_id", "nonce", "action", "args", "mes
 
 
 def _decided_json(request: ReviewRequest, decision: Decision) -> dict[str, Any]:
+    edited = decision.args != request.args
     return {"request": request.to_json(), "action": decision.action, "args": decision.args,
-            "edited": decision.args != request.args, "message": decision.message,
+            "edited": edited, "changes": changes(request.args, decision.args) if edited else [],
+            "message": decision.message,
             "rating": decision.rating, "comment": decision.comment,
             "reviewer": decision.reviewer, "decided_at": decision.decided_at.isoformat()}
 

@@ -1,0 +1,66 @@
+"""What an edit changed: field-level JSON patch, word-level text diffs, argument schemas."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any
+
+import jsonpatch
+import jsonpointer
+
+LONG_TEXT = 40
+"""Strings at least this long get a word-level diff instead of old -> new."""
+
+
+def text_diff(before: str, after: str) -> list[tuple[str, str]]:
+    """Word-level diff as (tag, text) segments: tag is "=", "-" or "+"."""
+    a, b = re.split(r"(\s+)", before), re.split(r"(\s+)", after)
+    segments: list[tuple[str, str]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op == "equal":
+            segments.append(("=", "".join(a[i1:i2])))
+            continue
+        if i2 > i1:
+            segments.append(("-", "".join(a[i1:i2])))
+        if j2 > j1:
+            segments.append(("+", "".join(b[j1:j2])))
+    return segments
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """One entry per JSON-patch operation, with the old value and, for long text, a diff.
+
+    >>> changes({"amount": 80.0}, {"amount": 60.0})
+    [{'op': 'replace', 'path': '/amount', 'old': 80.0, 'new': 60.0}]
+    """
+    out = []
+    for op in jsonpatch.make_patch(before, after).patch:
+        entry: dict[str, Any] = {"op": op["op"], "path": op["path"]}
+        if op["op"] in ("replace", "remove"):
+            entry["old"] = jsonpointer.resolve_pointer(before, op["path"])
+        if "value" in op:
+            entry["new"] = op["value"]
+        old, new = entry.get("old"), entry.get("new")
+        if isinstance(old, str) and isinstance(new, str) and max(len(old), len(new)) >= LONG_TEXT:
+            entry["text_diff"] = text_diff(old, new)
+        out.append(entry)
+    return out
+
+
+def json_schema_of(schema: Any) -> dict[str, Any] | None:
+    """A JSON schema from what an agent author has at hand: a JSON-schema dict, a
+    pydantic model class, or a LangChain tool (its call schema)."""
+    if schema is None or isinstance(schema, dict):
+        return schema
+    for attr in ("tool_call_schema", "args_schema"):  # LangChain BaseTool
+        inner = getattr(schema, attr, None)
+        if inner is not None and inner is not schema:
+            return json_schema_of(inner)
+    model_json_schema = getattr(schema, "model_json_schema", None)
+    if callable(model_json_schema):  # pydantic v2 model class
+        result = model_json_schema()
+        if isinstance(result, dict):
+            return result
+    raise TypeError(f"args_schema must be a JSON-schema dict, a pydantic model or a LangChain "
+                    f"tool, got {schema!r:.80}")
