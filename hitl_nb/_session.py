@@ -23,6 +23,7 @@ from ._schema import Action, Decision, ReviewRequest, Source
 from ._validate import DecisionError, make_decision
 
 if TYPE_CHECKING:
+    from ._preferences import Preferences
     from .widgets.review import ReviewWidget
 
 Status = Literal["idle", "running", "pending", "done", "error", "stopped"]
@@ -52,7 +53,8 @@ class Session:
 
     def __init__(self, graph: Any, config: dict[str, Any] | None = None, *,
                  log: FeedbackLog | None = None, reviewer: str | None = None,
-                 resume_as: ResumeAs | None = None) -> None:
+                 resume_as: ResumeAs | None = None,
+                 preferences: Preferences | None = None) -> None:
         self.graph = graph
         self.config: dict[str, Any] = config or {"configurable": {"thread_id": uuid.uuid4().hex}}
         if not self.config.get("configurable", {}).get("thread_id"):
@@ -61,6 +63,7 @@ class Session:
         self.log = log if log is not None else default_log()
         self.reviewer = reviewer
         self.resume_as = resume_as
+        self.preferences = preferences
         self.run_id = uuid.uuid4().hex
         self.status: Status = "idle"
         self.result: Any = None
@@ -191,6 +194,8 @@ class Session:
                                      reviewer=reviewer or self.reviewer or default_reviewer(),
                                      source=source)
             self.log.record(request, decision, run_id=self.run_id)
+            if self.preferences is not None:
+                self.preferences.remember(request, decision)
             del self._pending[request.request_id]
             self.history.append((request, decision))
             self._apply(request, decision)

@@ -22,6 +22,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langgraph.graph import END, START, MessagesState, StateGraph
 
 from .._ask import ask
+from .._preferences import Preferences
 from .._schema import Level
 
 
@@ -160,12 +161,14 @@ def _customer(results: list[ToolMessage]) -> str:
     return found.group(1) if found else "customer@example.com"
 
 
-def review_tool_calls(message: AIMessage, rules: dict[str, ToolRule] = RULES) -> dict[str, Any]:
+def review_tool_calls(message: AIMessage, rules: dict[str, ToolRule] = RULES,
+                      preferences: Preferences | None = None) -> dict[str, Any]:
     """Ask a human about each gated tool call; returns the state update.
 
     Every call stays on the AI message (edited ones with the reviewer's args), as a
     real tool-calling API requires; a rejected or answered call gets its ToolMessage
-    here, and the tools node runs only the calls that have none.
+    here, and the tools node runs only the calls that have none. With `preferences`,
+    rules learned from earlier corrections shape each proposal before it is shown.
     """
     confidence = message.response_metadata.get("confidence")
     kept: list[Any] = []
@@ -175,9 +178,14 @@ def review_tool_calls(message: AIMessage, rules: dict[str, ToolRule] = RULES) ->
         if rule.level in ("autonomy", "notify"):
             kept.append(call)
             continue
-        preview = call["args"].get("body") if call["name"] == "draft_reply" else None
-        decision = ask(action=call["name"], args=call["args"], confidence=confidence,
-                       risk=rule.risk, reason=rule.reason, level=rule.level, preview=preview,
+        args, reason = call["args"], rule.reason
+        if preferences is not None:
+            args, learned = preferences.apply(call["name"], args)
+            if learned:
+                reason += "; learned: " + "; ".join(str(r) for r in learned)
+        preview = args.get("body") if call["name"] == "draft_reply" else None
+        decision = ask(action=call["name"], args=args, confidence=confidence,
+                       risk=rule.risk, reason=reason, level=rule.level, preview=preview,
                        agent="support")
         kept.append({**call, "args": decision.args})
         if decision.action == "reject":
@@ -192,8 +200,8 @@ def review_tool_calls(message: AIMessage, rules: dict[str, ToolRule] = RULES) ->
 
 
 def support_agent(desk: SupportDesk | None = None, *, checkpointer: Any = None,
-                  model: BaseChatModel | None = None,
-                  rules: dict[str, ToolRule] = RULES) -> Any:
+                  model: BaseChatModel | None = None, rules: dict[str, ToolRule] = RULES,
+                  preferences: Preferences | None = None) -> Any:
     """Compile the support agent graph. Without a checkpointer an `InMemorySaver` is used.
 
     >>> desk = SupportDesk()
@@ -214,7 +222,7 @@ def support_agent(desk: SupportDesk | None = None, *, checkpointer: Any = None,
     def review(state: MessagesState) -> dict[str, Any]:
         last = state["messages"][-1]
         assert isinstance(last, AIMessage)
-        return review_tool_calls(last, rules)
+        return review_tool_calls(last, rules, preferences)
 
     def tools(state: MessagesState) -> dict[str, Any]:
         ai = next(m for m in reversed(state["messages"]) if isinstance(m, AIMessage))
@@ -236,4 +244,5 @@ def support_agent(desk: SupportDesk | None = None, *, checkpointer: Any = None,
     builder.add_conditional_edges("agent", route, ["review", END])
     builder.add_edge("review", "tools")
     builder.add_edge("tools", "agent")
-    return builder.compile(checkpointer=checkpointer)
+    store = preferences.store if preferences is not None else None
+    return builder.compile(checkpointer=checkpointer, store=store)
