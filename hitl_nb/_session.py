@@ -72,7 +72,7 @@ class Session:
         self.history: list[tuple[ReviewRequest, Decision]] = []
         self._pending: dict[str, ReviewRequest] = {}
         self._seen: dict[str, ReviewRequest] = {}
-        self._staged: dict[str, dict[str, Decision]] = {}
+        self._staged: dict[str, Decision] = {}
         self._listeners: list[Callable[[], None]] = []
         self._busy = False
         self._widget: ReviewWidget | None = None
@@ -113,9 +113,8 @@ class Session:
             except PayloadError as exc:
                 self.problems.append(str(exc))
                 continue
-            staged = self._staged.get(intr.id, {})
             for request in found:
-                if request.request_id not in staged:
+                if request.request_id not in self._staged:
                     pending[request.request_id] = self._seen.setdefault(request.request_id,
                                                                         request)
         if not snap.interrupts and snap.next:
@@ -221,15 +220,48 @@ class Session:
                 self.status = "stopped"
                 self.refresh()
             return
-        staged = self._staged.setdefault(request.interrupt_id, {})
-        staged[request.request_id] = decision
-        siblings = [r for r in self._seen.values() if r.interrupt_id == request.interrupt_id]
-        if any(r.request_id not in staged for r in siblings):
-            self._changed()  # wait for the other actions of this middleware interrupt
+        self._staged[request.request_id] = decision
+        if self._pending:
+            # Several requests are open (parallel branches, a batched middleware call):
+            # wait for the rest, so one Command resumes them all and no paused node runs
+            # again just to pause once more. `submit()` resumes what is decided now.
+            self._changed()
             return
-        del self._staged[request.interrupt_id]
-        value = self._resume_value(sorted(siblings, key=lambda r: r.index), staged)
-        self._run(Command(resume={request.interrupt_id: value}))
+        self._submit()
+
+    @property
+    def staged(self) -> list[str]:
+        """Request ids decided (and logged) but not yet sent to the graph."""
+        return list(self._staged)
+
+    def submit(self) -> Session:
+        """Resume now with every interrupt whose requests are all decided; the others
+        stay pending. Needed only while several requests are open at once."""
+        if self._busy:
+            raise SessionBusy("a decision is already being applied to this thread.")
+        self._busy = True
+        try:
+            self._submit()
+        finally:
+            self._busy = False
+        return self
+
+    def _submit(self) -> None:
+        by_interrupt: dict[str, list[ReviewRequest]] = {}
+        for known in self._seen.values():
+            by_interrupt.setdefault(known.interrupt_id, []).append(known)
+        resume: dict[str, Any] = {}
+        for interrupt_id, requests in by_interrupt.items():
+            if interrupt_id and all(r.request_id in self._staged for r in requests):
+                requests.sort(key=lambda r: r.index)
+                resume[interrupt_id] = self._resume_value(requests, self._staged)
+                for r in requests:
+                    del self._staged[r.request_id]
+        if not resume:
+            raise DecisionError("nothing to submit: decide every action of at least one "
+                                "pending interrupt first (a batched middleware call needs a "
+                                "decision for each of its actions).")
+        self._run(Command(resume=resume))
 
     def _resume_value(self, requests: list[ReviewRequest], decided: dict[str, Decision]) -> Any:
         first = requests[0]

@@ -55,3 +55,9 @@ def plain_graph(payload: Any) -> Any:
     builder.add_edge(START, "node")
     builder.add_edge("node", END)
     return builder.compile(checkpointer=InMemorySaver())
+
+
+def send(widget: Any, content: Any) -> None:
+    """Deliver a message exactly as the comm does when the front end calls model.send()."""
+    widget._handle_msg({"content": {"data": {"method": "custom", "content": content}},
+                        "buffers": []})

@@ -5,18 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import config, plain_graph
+from conftest import config, plain_graph, send
 
 import hitl_nb
 from hitl_nb.demo import SupportDesk
 
 REFUND = {"messages": [("user", "refund order 1042")]}
-
-
-def send(widget: hitl_nb.ReviewWidget, content: Any) -> None:
-    """Deliver a message exactly as the comm does when the front end calls model.send()."""
-    widget._handle_msg({"content": {"data": {"method": "custom", "content": content}},
-                        "buffers": []})
 
 
 def decision(widget: hitl_nb.ReviewWidget, action: str, index: int = 0, **fields: Any) -> dict:

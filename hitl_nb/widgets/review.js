@@ -9,6 +9,7 @@ const LEVELS = {
   human_leads: "Human leads",
 };
 const ACTION_LABELS = { approve: "Approve", edit: "Edit", reject: "Reject", respond: "Respond" };
+const TRAITS = ["status", "requests", "history", "errors", "problems", "result", "error", "submit_token"];
 const PAST = { approve: "Approved", edit: "Edited", reject: "Rejected", respond: "Responded" };
 
 /**
@@ -299,6 +300,7 @@ function changeList(changes) {
 function decidedCard(item) {
   const req = item.request;
   const parts = [`${PAST[item.action] ?? item.action} ${req.action}`];
+  if (item.staged) parts.push("waiting to be submitted");
   if (item.reviewer) parts.push(`by ${item.reviewer}`);
   if (item.rating !== null && item.rating !== undefined) parts.push(`rating ${item.rating}/5`);
   const card = h("section", {
@@ -337,6 +339,23 @@ function render({ model, el }) {
     const live = new Set(requests.map((/** @type {any} */ r) => String(r.request_id)));
     for (const key of [...drafts.keys()]) if (!live.has(key)) drafts.delete(key);
     for (const req of requests) root.append(requestCard(req, send, drafts, errors[req.request_id] ?? ""));
+    const token = model.get("submit_token");
+    if (token) {
+      const waiting = (model.get("history") ?? []).filter((/** @type {any} */ d) => d.staged).length;
+      const submit = /** @type {HTMLButtonElement} */ (h("button", {
+        cls: "hitl-button hitl-submit",
+        text: `Submit ${waiting} decided now`,
+        attrs: { type: "button", "data-testid": "hitl-submit", "aria-label": `Submit ${waiting} decided requests now; ${requests.length} stay pending` },
+      }));
+      submit.addEventListener("click", () => {
+        submit.disabled = true;
+        model.send({ type: "submit", token });
+      });
+      root.append(h("div", { cls: "hitl-submitbar" }, [
+        h("span", { text: `${requests.length} still pending. Decide them too, or resume the decided ones now: ` }),
+        submit,
+      ]));
+    }
     if (errors[""]) root.append(h("p", { cls: "hitl-error", text: errors[""], attrs: { role: "alert", "data-testid": "hitl-refusal" } }));
     if (model.get("error")) {
       root.append(h("pre", { cls: "hitl-graph-error", text: `The graph raised after resuming:\n${model.get("error")}`, attrs: { role: "alert", "data-testid": "hitl-graph-error" } }));
@@ -349,11 +368,11 @@ function render({ model, el }) {
     }
   };
   draw();
-  for (const name of ["status", "requests", "history", "errors", "problems", "result", "error"]) {
+  for (const name of TRAITS) {
     model.on(`change:${name}`, draw);
   }
   return () => {
-    for (const name of ["status", "requests", "history", "errors", "problems", "result", "error"]) {
+    for (const name of TRAITS) {
       model.off(`change:${name}`, draw);
     }
   };

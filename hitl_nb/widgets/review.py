@@ -28,11 +28,13 @@ if TYPE_CHECKING:
 _HERE = pathlib.Path(__file__).parent
 DECISION_KEYS = frozenset({"type", "request_id", "nonce", "action", "args", "message",
                            "rating", "comment"})
+SUBMIT_KEYS = frozenset({"type", "token"})
 
 
-def _decided_json(request: ReviewRequest, decision: Decision) -> dict[str, Any]:
+def _decided_json(request: ReviewRequest, decision: Decision, staged: bool) -> dict[str, Any]:
     edited = decision.args != request.args
     return {"request": request.to_json(), "action": decision.action, "args": decision.args,
+            "staged": staged,
             "edited": edited, "changes": changes(request.args, decision.args) if edited else [],
             "message": decision.message,
             "rating": decision.rating, "comment": decision.comment,
@@ -64,6 +66,7 @@ class ReviewWidget(anywidget.AnyWidget):
     problems: traitlets.List[str] = traitlets.List([]).tag(sync=True)
     result = traitlets.Unicode("").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
+    submit_token = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, session: Session, **kwargs: Any) -> None:
         super().__init__(thread_id=session.thread_id, **kwargs)
@@ -90,7 +93,10 @@ class ReviewWidget(anywidget.AnyWidget):
         with self.hold_sync():
             self.requests = [{**r.to_json(), "nonce": self._nonces[r.request_id],
                               "args_schema": schema_for(r)} for r in pending]
-            self.history = [_decided_json(r, d) for r, d in session.history]
+            staged = set(session.staged)
+            self.history = [_decided_json(r, d, r.request_id in staged)
+                            for r, d in session.history]
+            self.submit_token = secrets.token_hex(16) if staged and pending else ""
             self.problems = list(session.problems)
             self.status = session.status
             self.result = _pretty(session.result) if session.status == "done" else ""
@@ -102,7 +108,24 @@ class ReviewWidget(anywidget.AnyWidget):
         key = request_id if isinstance(request_id, str) and request_id in self._nonces else ""
         self.errors = {**self.errors, key: reason}
 
+    def _on_submit(self, content: dict[str, Any]) -> None:
+        token = content.get("token")
+        if set(content) - SUBMIT_KEYS or not self.submit_token or not isinstance(token, str) \
+                or not secrets.compare_digest(token, self.submit_token):
+            self._refuse(None, "refused: stale or forged submit; nothing resumed.")
+            return
+        self.submit_token = ""
+        try:
+            self.session.submit()
+        except DecisionError as exc:
+            self._refuse(None, str(exc))
+        except Exception:  # the graph's own error: the session shows it in `error`
+            self._sync()
+
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "submit":
+            self._on_submit(content)
+            return
         if not isinstance(content, dict) or content.get("type") != "decision":
             self._refuse(None, f"ignored a message that is not a decision: {content!r:.100}")
             return
