@@ -12,6 +12,7 @@ import getpass
 import os
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from langgraph.types import Command
@@ -19,7 +20,7 @@ from langgraph.types import Command
 from ._log import FeedbackLog
 from ._log import log as default_log
 from ._payloads import PayloadError, middleware_decision, plain_resume_value, requests_from_value
-from ._schema import Action, Decision, ReviewRequest, Source
+from ._schema import Action, Decision, ReviewRequest, Source, utcnow
 from ._validate import DecisionError, make_decision
 
 if TYPE_CHECKING:
@@ -54,7 +55,8 @@ class Session:
     def __init__(self, graph: Any, config: dict[str, Any] | None = None, *,
                  log: FeedbackLog | None = None, reviewer: str | None = None,
                  resume_as: ResumeAs | None = None,
-                 preferences: Preferences | None = None) -> None:
+                 preferences: Preferences | None = None,
+                 on_timeout: Action = "reject") -> None:
         self.graph = graph
         self.config: dict[str, Any] = config or {"configurable": {"thread_id": uuid.uuid4().hex}}
         if not self.config.get("configurable", {}).get("thread_id"):
@@ -64,6 +66,7 @@ class Session:
         self.reviewer = reviewer
         self.resume_as = resume_as
         self.preferences = preferences
+        self.on_timeout: Action = on_timeout
         self.run_id = uuid.uuid4().hex
         self.status: Status = "idle"
         self.result: Any = None
@@ -187,6 +190,10 @@ class Session:
         self._busy = True
         try:
             request = self._request(request_id)
+            if self._expire([request]):
+                raise StaleDecision(f"request {request.request_id!r} expired at "
+                                    f"{request.deadline:%Y-%m-%d %H:%M:%S %Z}; the default "
+                                    f"({self.on_timeout}) was applied and logged.")
             self._check_still_pending(request)
             decision = make_decision(request, action, args=args, message=message,
                                      rating=rating, comment=comment,
@@ -228,6 +235,39 @@ class Session:
             self._changed()
             return
         self._submit()
+
+    def expire_overdue(self, now: datetime | None = None) -> list[ReviewRequest]:
+        """Resolve every pending request whose deadline has passed with `on_timeout`
+        (reject unless configured), logged with decision "timeout"; returns them."""
+        if self._busy:
+            return []
+        self._busy = True
+        try:
+            return self._expire(list(self._pending.values()), now)
+        finally:
+            self._busy = False
+
+    def _expire(self, requests: list[ReviewRequest],
+                now: datetime | None = None) -> list[ReviewRequest]:
+        now = now or utcnow()
+        overdue = [r for r in requests if r.deadline is not None and r.deadline <= now]
+        for request in overdue:
+            action = self.on_timeout if self.on_timeout in request.allowed else "reject"
+            decision = make_decision(
+                request, action, source="policy", reviewer="policy",
+                message=(f"no decision before the deadline "
+                         f"{request.deadline:%Y-%m-%d %H:%M:%S %Z}; default: {action}"
+                         if action in ("reject", "respond") else None))
+            self.log.record(request, decision, outcome="timeout", run_id=self.run_id)
+            del self._pending[request.request_id]
+            self.history.append((request, decision))
+            self._staged[request.request_id] = decision
+        if overdue:
+            if self._pending:
+                self._changed()
+            else:
+                self._submit()
+        return overdue
 
     @property
     def staged(self) -> list[str]:
@@ -320,8 +360,11 @@ class Session:
 
     @classmethod
     def attach(cls, graph: Any, config: dict[str, Any], **kwargs: Any) -> Session:
-        """A session on a thread that already ran (paused or finished)."""
-        return cls(graph, config, **kwargs).refresh()
+        """A session on a thread that already ran (paused or finished); requests whose
+        deadline passed meanwhile get their default now."""
+        session = cls(graph, config, **kwargs).refresh()
+        session.expire_overdue()
+        return session
 
 
 _current: Session | None = None

@@ -143,6 +143,9 @@ function requestCard(req, send, drafts, error) {
     bar.append(fill);
     card.append(h("div", { cls: "hitl-confidence" }, [h("span", { text: `Confidence ${pct}%` }), bar]));
   }
+  if (req.deadline) {
+    card.append(h("p", { cls: "hitl-deadline", text: `Decide by ${new Date(req.deadline).toLocaleString()} (then: default applies)`, attrs: { "data-testid": "hitl-deadline" } }));
+  }
   if (req.preview) card.append(h("pre", { cls: "hitl-preview", text: String(req.preview), attrs: { "data-testid": "hitl-preview" } }));
 
   const draft = drafts.get(rid) ?? {};
@@ -367,11 +370,25 @@ function render({ model, el }) {
       ]));
     }
   };
+  /** @type {number[]} */
+  let timers = [];
+  // Deadlines are enforced in Python; the browser only says "check now" when one passes.
+  const armDeadlines = () => {
+    for (const t of timers) clearTimeout(t);
+    timers = (model.get("requests") ?? [])
+      .filter((/** @type {any} */ r) => r.deadline)
+      .map((/** @type {any} */ r) => setTimeout(() => model.send({ type: "tick" }),
+        Math.max(0, Math.min(2 ** 31 - 1, Date.parse(r.deadline) - Date.now() + 250))));
+  };
+  armDeadlines();
+  model.on("change:requests", armDeadlines);
   draw();
   for (const name of TRAITS) {
     model.on(`change:${name}`, draw);
   }
   return () => {
+    for (const t of timers) clearTimeout(t);
+    model.off("change:requests", armDeadlines);
     for (const name of TRAITS) {
       model.off(`change:${name}`, draw);
     }

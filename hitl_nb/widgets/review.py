@@ -126,6 +126,9 @@ class ReviewWidget(anywidget.AnyWidget):
         if isinstance(content, dict) and content.get("type") == "submit":
             self._on_submit(content)
             return
+        if content == {"type": "tick"}:  # a deadline passed in the browser: check ours
+            self.session.expire_overdue()
+            return
         if not isinstance(content, dict) or content.get("type") != "decision":
             self._refuse(None, f"ignored a message that is not a decision: {content!r:.100}")
             return
