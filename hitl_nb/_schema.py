@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
@@ -82,8 +82,8 @@ class ReviewRequest:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON the widget front end receives (no raw payload, ISO times)."""
-        out = asdict(self)
-        out.pop("raw")
+        # Not dataclasses.asdict: it deep-copies `raw`, which the browser never sees.
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "raw"}
         out["allowed"] = list(self.allowed)
         out["required_roles"] = list(self.required_roles)
         out["requested_at"] = self.requested_at.isoformat()

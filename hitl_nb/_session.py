@@ -287,16 +287,16 @@ class Session:
         return self
 
     def _submit(self) -> None:
-        by_interrupt: dict[str, list[ReviewRequest]] = {}
-        for known in self._seen.values():
-            by_interrupt.setdefault(known.interrupt_id, []).append(known)
         resume: dict[str, Any] = {}
-        for interrupt_id, requests in by_interrupt.items():
-            if interrupt_id and all(r.request_id in self._staged for r in requests):
-                requests.sort(key=lambda r: r.index)
+        for interrupt_id in {self._seen[rid].interrupt_id for rid in self._staged}:
+            # all actions of one interrupt (a batched middleware call) go back together
+            requests = sorted((r for r in self._seen.values() if r.interrupt_id == interrupt_id),
+                              key=lambda r: r.index)
+            if all(r.request_id in self._staged for r in requests):
                 resume[interrupt_id] = self._resume_value(requests, self._staged)
                 for r in requests:
                     del self._staged[r.request_id]
+                    del self._seen[r.request_id]
         if not resume:
             raise DecisionError("nothing to submit: decide every action of at least one "
                                 "pending interrupt first (a batched middleware call needs a "

@@ -9,7 +9,7 @@ const LEVELS = {
   human_leads: "Human leads",
 };
 const ACTION_LABELS = { approve: "Approve", edit: "Edit", reject: "Reject", respond: "Respond" };
-const TRAITS = ["status", "requests", "history", "errors", "problems", "result", "error", "submit_token"];
+const TRAITS = ["status", "requests", "history", "history_total", "errors", "problems", "result", "error", "submit_token"];
 const PAST = { approve: "Approved", edit: "Edited", reject: "Rejected", respond: "Responded" };
 
 /**
@@ -334,7 +334,12 @@ function render({ model, el }) {
       h("span", { cls: "hitl-status", text: status, attrs: { "data-testid": "hitl-status" } }),
       h("span", { cls: "hitl-thread", text: `thread ${model.get("thread_id")}` }),
     ]));
-    for (const item of model.get("history") ?? []) root.append(decidedCard(item));
+    const history = model.get("history") ?? [];
+    const hidden = (model.get("history_total") ?? history.length) - history.length;
+    if (hidden > 0) {
+      root.append(h("p", { cls: "hitl-hidden", text: `${hidden} earlier decisions not shown (all are in hitl_nb.log())`, attrs: { "data-testid": "hitl-hidden" } }));
+    }
+    for (const item of history) root.append(decidedCard(item));
     for (const problem of model.get("problems") ?? []) {
       root.append(h("p", { cls: "hitl-error hitl-problem", text: `Cannot show this request: ${problem}`, attrs: { role: "alert", "data-testid": "hitl-problem" } }));
     }

@@ -29,6 +29,8 @@ _HERE = pathlib.Path(__file__).parent
 DECISION_KEYS = frozenset({"type", "request_id", "nonce", "action", "args", "message",
                            "rating", "comment"})
 SUBMIT_KEYS = frozenset({"type", "token"})
+HISTORY_SHOWN = 25
+"""Decided cards kept in the widget; older ones are counted, and all are in the log."""
 
 
 def _decided_json(request: ReviewRequest, decision: Decision, staged: bool) -> dict[str, Any]:
@@ -67,12 +69,14 @@ class ReviewWidget(anywidget.AnyWidget):
     result = traitlets.Unicode("").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
     submit_token = traitlets.Unicode("").tag(sync=True)
+    history_total = traitlets.Int(0).tag(sync=True)
 
     def __init__(self, session: Session, **kwargs: Any) -> None:
         super().__init__(thread_id=session.thread_id, **kwargs)
         self.session = session
         self.refusals: list[str] = []
         self._nonces: dict[str, str] = {}
+        self._decided_cache: dict[tuple[str, bool], dict[str, Any]] = {}
         self.on_msg(self._on_message)
         session.subscribe(self._sync)
         self._sync()
@@ -94,14 +98,25 @@ class ReviewWidget(anywidget.AnyWidget):
             self.requests = [{**r.to_json(), "nonce": self._nonces[r.request_id],
                               "args_schema": schema_for(r)} for r in pending]
             staged = set(session.staged)
-            self.history = [_decided_json(r, d, r.request_id in staged)
-                            for r, d in session.history]
+            # Long sessions: show the latest cards only, so a click costs the same
+            # at the 500th decision as at the first (all are in the log).
+            self.history_total = len(session.history)
+            self.history = [self._decided(r, d, r.request_id in staged)
+                            for r, d in session.history[-HISTORY_SHOWN:]]
             self.submit_token = secrets.token_hex(16) if staged and pending else ""
             self.problems = list(session.problems)
             self.status = session.status
             self.result = _pretty(session.result) if session.status == "done" else ""
             self.error = ("".join(traceback.format_exception_only(session.error)).strip()
                           if session.error else "")
+
+    def _decided(self, request: ReviewRequest, decision: Decision,
+                 staged: bool) -> dict[str, Any]:
+        """Decided cards never change (but for `staged`): build each JSON once."""
+        key = (request.request_id, staged)
+        if key not in self._decided_cache:
+            self._decided_cache[key] = _decided_json(request, decision, staged)
+        return self._decided_cache[key]
 
     def _refuse(self, request_id: Any, reason: str) -> None:
         self.refusals.append(reason)
