@@ -8,4 +8,5 @@ bash scripts/setup.sh
 if [ "${1:-}" = "--headless" ]; then
   exec .venv/bin/python scripts/run_notebook.py notebooks/00_quickstart.ipynb
 fi
-exec .venv/bin/jupyter lab notebooks/00_quickstart.ipynb "$@"
+ROOT_FLAG=""; [ "$(id -u)" -eq 0 ] && ROOT_FLAG="--allow-root"
+exec .venv/bin/jupyter lab $ROOT_FLAG notebooks/00_quickstart.ipynb "$@"
