@@ -43,9 +43,18 @@ def _decided_json(request: ReviewRequest, decision: Decision, staged: bool) -> d
             "reviewer": decision.reviewer, "decided_at": decision.decided_at.isoformat()}
 
 
+def _readable(value: Any) -> Any:
+    """Chat messages as one line each ("ai -> issue_refund({...})"), the rest as is."""
+    if hasattr(value, "type") and hasattr(value, "content"):
+        calls = getattr(value, "tool_calls", None) or []
+        said = " ".join(f"-> {c['name']}({json.dumps(c['args'], default=str)})" for c in calls)
+        return f"{value.type}: {value.content}{' ' if value.content and said else ''}{said}"
+    return repr(value)
+
+
 def _pretty(value: Any) -> str:
     try:
-        return json.dumps(value, indent=2, default=repr, ensure_ascii=False)
+        return json.dumps(value, indent=2, default=_readable, ensure_ascii=False)
     except (TypeError, ValueError):
         return repr(value)
 

@@ -53,11 +53,14 @@ class JupyterServer:
 
     def start(self, timeout: float = 90) -> JupyterServer:
         settings = self.root.parent / f"{self.kind}-settings"
-        notification = settings / "@jupyterlab" / "apputils-extension"
-        notification.mkdir(parents=True, exist_ok=True)
-        # No news / update toasts over the notebook: nothing may cover what we click.
-        (notification / "notification.jupyterlab-settings").write_text(
-            json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+        settings.mkdir(parents=True, exist_ok=True)
+        if self.kind == "lab":
+            # No news / update toasts over the notebook: nothing may cover what we click.
+            # (Notebook 7 has no such plugin; a settings file for it breaks its start-up.)
+            notification = settings / "@jupyterlab" / "apputils-extension"
+            notification.mkdir(parents=True, exist_ok=True)
+            (notification / "notification.jupyterlab-settings").write_text(
+                json.dumps({"fetchNews": "false", "checkForUpdates": False}))
         env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(settings),
                "JUPYTERLAB_WORKSPACES_DIR": str(self.root.parent / f"{self.kind}-workspaces"),
                "JUPYTER_RUNTIME_DIR": str(self.root.parent / f"{self.kind}-runtime"),

@@ -70,7 +70,7 @@ class PageLog:
         self.errors: list[str] = []
         self.console: list[str] = []
         page.on("dialog", self._dialog)
-        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on("pageerror", lambda exc: self.errors.append(f"{exc}\n{exc.stack}"))
         page.on("console", lambda msg: self.console.append(f"{msg.type}: {msg.text}"))
 
     def _dialog(self, dialog: Any) -> None:
