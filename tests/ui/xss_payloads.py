@@ -9,7 +9,7 @@ PAYLOADS: list[str] = [
     f"<svg onload=\"{P}\">",
     f"<svg/onload={P}>",
     f"javascript:{P}",
-    f"<iframe srcdoc=\"<script>parent.__pwned=1</script>\"></iframe>",
+    "<iframe srcdoc=\"<script>parent.__pwned=1</script>\"></iframe>",
     f"<math><mtext><table><mglyph><style><img src=x onerror={P}>",
     "&lt;script&gt;window.__pwned=1&lt;/script&gt;",
     f"\"><script>{P}</script>",
@@ -50,7 +50,8 @@ PAYLOADS: list[str] = [
     "<select autofocus onfocus=alert(1)></select>",
     "<textarea autofocus onfocus=alert(1)></textarea>",
     "<base href=\"javascript:alert(1)//\">",
-    "<object type=\"text/html\" data=\"data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==\">",
+    "<object type=\"text/html\" "
+    "data=\"data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==\">",
     "<a href=\"data:text/html,<script>alert(1)</script>\">x</a>",
     "<img src=1 onerror=&#97;&#108;&#101;&#114;&#116;(1)>",
     "<svg><style>{font-family:'<img src=x onerror=alert(1)>'}</style></svg>",
