@@ -141,6 +141,7 @@ class FeedbackLog:
 
     def __init__(self) -> None:
         self._rows: list[dict[str, Any]] = []
+        self._by_request: dict[str, list[dict[str, Any]]] = {}
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -157,7 +158,12 @@ class FeedbackLog:
         row = {**row, "prev_hash": self.last_hash}
         row["entry_hash"] = entry_hash(row["prev_hash"], row)
         self._rows.append(row)
+        self._by_request.setdefault(row["request_id"], []).append(row)
         return row
+
+    def rows_for(self, request_id: str) -> list[dict[str, Any]]:
+        """Every stored row for one request, oldest first (e.g. the first of two approvals)."""
+        return list(self._by_request.get(request_id, ()))
 
     def record(self, request: ReviewRequest, decision: Decision | None = None, *,
                outcome: str | None = None, framework: str = "langgraph",
