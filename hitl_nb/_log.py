@@ -243,9 +243,9 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
     df["spectrum_level"] = pd.Categorical(np.asarray(df["spectrum_level"], dtype=object),
                                           categories=pd.Index(LEVELS, dtype=text), ordered=True)
     for col in CATEGORY_COLUMNS:
-        values = np.asarray(df[col], dtype=object)
-        present = sorted({v for v in pd.unique(values) if isinstance(v, str)})
-        df[col] = pd.Categorical(values, categories=pd.Index(present, dtype=text))
+        raw = np.asarray(df[col], dtype=object)
+        present = sorted({v for v in pd.unique(raw) if isinstance(v, str)})
+        df[col] = pd.Categorical(raw, categories=pd.Index(present, dtype=text))
     return df
 
 

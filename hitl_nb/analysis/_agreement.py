@@ -21,7 +21,7 @@ def ratings(df: pd.DataFrame, *, item: str = "request_id", rater: str = "reviewe
             label: str = "decision") -> pd.DataFrame:
     """Items x raters table of labels (NaN: not rated), only items with >= 2 raters."""
     check_columns(df, [item, rater, label])
-    rev = reviewed(df)[[item, rater, label]].dropna()
+    rev = reviewed(df, [item, rater, label]).dropna()
     rev = rev.assign(**{label: rev[label].astype(object), rater: rev[rater].astype(object)})
     first = rev.drop_duplicates([item, rater], keep="first")
     counts = first.groupby(item, observed=True)[rater].transform("size")
@@ -47,9 +47,13 @@ def pairwise_kappa(df: pd.DataFrame, **kwargs: str) -> pd.DataFrame:
     """Cohen's kappa (`sklearn.metrics.cohen_kappa_score`) for each pair of raters on
     the items both rated: `rater_a`, `rater_b`, `n_items`, `agreement` (observed share
     of equal labels), `cohen_kappa` (NaN when undefined, e.g. one label only)."""
+    return pairwise_of(ratings(df, **kwargs))
+
+
+def pairwise_of(table: pd.DataFrame) -> pd.DataFrame:
+    """`pairwise_kappa` from a `ratings(...)` table."""
     from sklearn.metrics import cohen_kappa_score
 
-    table = ratings(df, **kwargs)
     codes, _ = _codes(table)
     rows = []
     for (i, a), (j, b) in combinations(enumerate(table.columns), 2):
@@ -103,8 +107,12 @@ def agreement(df: pd.DataFrame, **kwargs: str) -> pd.DataFrame:
 
     >>> agreement(df)                 # items = request_id, raters = reviewer
     """
-    table = ratings(df, **kwargs)
-    pairs = pairwise_kappa(df, **kwargs)
+    return agreement_of(ratings(df, **kwargs))
+
+
+def agreement_of(table: pd.DataFrame) -> pd.DataFrame:
+    """`agreement` from a `ratings(...)` table."""
+    pairs = pairwise_of(table)
     n_items, n_raters = table.shape
     rated = pairs[pairs["n_items"] > 0]
     kappas = rated.dropna(subset=["cohen_kappa"])

@@ -7,6 +7,7 @@ respond counts as the agent being wrong. Rows without a confidence are left out.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,21 +15,22 @@ import pandas as pd
 from ._common import as_list, check_columns, reviewed, wilson_interval
 
 
-def scored(df: pd.DataFrame) -> pd.DataFrame:
-    """Reviewed rows with a confidence, plus `approved` (1.0 when approved as proposed)."""
-    rev = reviewed(df)
+def scored(df: pd.DataFrame, keys: Sequence[str] = ()) -> pd.DataFrame:
+    """Reviewed rows with a confidence: `keys`, `confidence` and `approved` (1.0 when
+    approved as proposed, else 0.0)."""
+    rev = reviewed(df, [*keys, "confidence", "decision"])
     rev = rev[rev["confidence"].notna().to_numpy(dtype=bool)]
-    out = rev.copy()
-    out["approved"] = (rev["decision"] == "approve").to_numpy(dtype="float64")
-    return out
+    return rev.assign(approved=(rev["decision"] == "approve").to_numpy(dtype="float64")
+                      ).drop(columns="decision")
 
 
-def _bins(confidence: pd.Series, bins: int) -> np.ndarray:
+def _bins(confidence: pd.Series, bins: int) -> np.ndarray[Any, np.dtype[np.int64]]:
     if bins < 1:
         raise ValueError(f"bins must be a positive integer, got {bins!r}")
     # equal-width bins on [0, 1]; confidence 1.0 belongs to the last bin
-    return np.minimum(np.floor(confidence.to_numpy(dtype="float64") * bins), bins - 1
-                      ).astype("int64")
+    edges: np.ndarray[Any, np.dtype[np.float64]] = np.floor(
+        confidence.to_numpy(dtype="float64") * bins)
+    return np.minimum(edges, bins - 1).astype(np.int64)
 
 
 def reliability(df: pd.DataFrame, bins: int = 10, *, by: str | Sequence[str] | None = None,
@@ -40,7 +42,7 @@ def reliability(df: pd.DataFrame, bins: int = 10, *, by: str | Sequence[str] | N
     """
     keys = as_list(by)
     check_columns(df, keys)
-    s = scored(df)
+    s = scored(df, keys)
     s = s.assign(bin=_bins(s["confidence"], bins))
     out = s.groupby([*keys, "bin"], observed=True, dropna=False).agg(
         n=("approved", "size"), confidence=("confidence", "mean"),
@@ -61,7 +63,7 @@ def calibration(df: pd.DataFrame, by: str | Sequence[str] | None = "action_name"
     n_bin / n * |approve_rate_bin - confidence_bin| (equal-width bins)."""
     keys = as_list(by)
     check_columns(df, keys)
-    s = scored(df)
+    s = scored(df, keys)
     s = s.assign(bin=_bins(s["confidence"], bins),
                  sq=(s["confidence"] - s["approved"]) ** 2)
     frames = []
@@ -109,7 +111,7 @@ def suggest_thresholds(df: pd.DataFrame, target: float = 0.05,
         raise ValueError(f"target is an error rate in (0, 1), e.g. 0.05; got {target!r}")
     keys = as_list(by)
     check_columns(df, keys)
-    s = scored(df)[[*keys, "confidence", "approved"]]
+    s = scored(df, keys)
     if not keys:
         s = s.assign(_all="(all)")
         keys_used = ["_all"]

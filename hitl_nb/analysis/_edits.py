@@ -25,6 +25,11 @@ def _field(path: str) -> str:
     return top.replace("~1", "/").replace("~0", "~")
 
 
+def _edited(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    rev = reviewed(df, [*columns, "edited"])
+    return rev.loc[rev["edited"].to_numpy(dtype=bool), list(dict.fromkeys(columns))]
+
+
 def field_edits(df: pd.DataFrame) -> pd.DataFrame:
     """One row per edited decision and top-level field: `field`, `ops` (JSON-patch
     operations under it), `before`/`after` values, and `text_distance` (Levenshtein, NaN
@@ -32,9 +37,7 @@ def field_edits(df: pd.DataFrame) -> pd.DataFrame:
     from rapidfuzz.distance import Levenshtein
     from rapidfuzz.process import cpdist
 
-    check_columns(df, ["patch", "proposed_args", "final_args", "edited"])
-    edited = reviewed(df)
-    edited = edited[edited["edited"].to_numpy(dtype=bool)]
+    edited = _edited(df, ["patch", "proposed_args", "final_args"])
     ops = edited["patch"].explode().dropna()
     if ops.empty:
         return pd.DataFrame({"row": pd.Series(dtype="int64"), "field": pd.Series(dtype=str),
@@ -70,13 +73,13 @@ def field_edits(df: pd.DataFrame) -> pd.DataFrame:
 
 def edit_sizes(df: pd.DataFrame) -> pd.DataFrame:
     """One row per edited decision (`CONTEXT` columns, then): `patch_ops` (JSON-patch
-    size), `fields` edited, `text_distance` (summed over text fields; NaN if none), `args_distance` (the log's
-    Levenshtein distance between the canonical JSON of proposed and final args).
+    size), `fields` edited, `text_distance` (summed over text fields; NaN if none),
+    `args_distance` (the log's Levenshtein distance between the canonical JSON of the
+    proposed and final args).
 
     >>> edit_sizes(df).groupby("action_name").patch_ops.mean()
     """
-    edited = reviewed(df)
-    edited = edited[edited["edited"].to_numpy(dtype=bool)]
+    edited = _edited(df, [*CONTEXT, "patch", "edit_distance"])
     per_field = field_edits(df)
     grouped = per_field.groupby("row")
     per_row = pd.DataFrame({"fields": grouped.size(),
@@ -96,7 +99,7 @@ def edit_summary(df: pd.DataFrame, by: str | Sequence[str] = "action_name") -> p
     keys = as_list(by)
     check_columns(df, keys)
     sizes = edit_sizes(df)
-    rev = reviewed(df)
+    rev = reviewed(df, [*keys, "edited"])
     for k in keys:
         if k not in sizes.columns:
             sizes[k] = rev.loc[rev["edited"].to_numpy(dtype=bool), k].to_numpy()
@@ -112,7 +115,8 @@ def edit_summary(df: pd.DataFrame, by: str | Sequence[str] = "action_name") -> p
     out["edits"] = out["edits"].fillna(0).astype("int64")
     out["edit_share"] = out["edits"] / out["reviewed"]
     first = ["reviewed", "edits", "edit_share"]
-    return out[first + [c for c in out.columns if c not in first]].reset_index()
+    ordered: pd.DataFrame = out[first + [c for c in out.columns if c not in first]]
+    return ordered.reset_index()
 
 
 def edited_fields(df: pd.DataFrame, by: str | Sequence[str] = "action_name") -> pd.DataFrame:
@@ -122,8 +126,7 @@ def edited_fields(df: pd.DataFrame, by: str | Sequence[str] = "action_name") -> 
     keys = as_list(by)
     check_columns(df, keys)
     per_field = field_edits(df)
-    rev = reviewed(df)
-    edited = rev[rev["edited"].to_numpy(dtype=bool)]
+    edited = _edited(df, keys)
     for k in keys:
         per_field[k] = edited[k].reindex(per_field["row"]).to_numpy()
     n_edited = edited.groupby(keys, observed=True, dropna=False).size().rename("edited")

@@ -18,11 +18,11 @@ def latency(df: pd.DataFrame,
     """
     keys = as_list(by)
     check_columns(df, [*keys, "latency_s"])
-    rev = reviewed(df)
+    rev = reviewed(df, [*keys, "latency_s"])
     rev = rev[rev["latency_s"].notna().to_numpy(dtype=bool)]
     grouped = rev.groupby(keys, observed=True, dropna=False)["latency_s"]
     out = grouped.agg(n="size", mean_s="mean", median_s="median", max_s="max")
-    q = grouped.quantile([0.9, 0.99]).unstack()
-    out["p90_s"], out["p99_s"] = q[0.9], q[0.99]
+    out["p90_s"] = grouped.quantile(0.9)
+    out["p99_s"] = grouped.quantile(0.99)
     out["n"] = out["n"].astype("int64")
     return out[["n", "mean_s", "median_s", "p90_s", "p99_s", "max_s"]].reset_index()

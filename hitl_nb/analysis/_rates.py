@@ -21,13 +21,14 @@ def rates(df: pd.DataFrame, by: str | Sequence[str] = "action_name", *,
     """
     keys = as_list(by)
     check_columns(df, keys)
-    rev = reviewed(df)
+    rev = reviewed(df, [*keys, "decision"])
     counts = (rev.groupby([*keys, "decision"], observed=True, dropna=False).size()
               .unstack("decision", fill_value=0))
     counts.columns = counts.columns.astype(str)
     counts = counts.reindex(columns=list(OUTCOMES), fill_value=0)
     counts.columns.name = "decision"
-    long = counts.stack().rename("count").reset_index()
+    stacked: pd.Series = counts.stack()  # type: ignore[assignment]  # one column level
+    long = stacked.rename("count").reset_index()
     long["n"] = long.groupby(keys, observed=True, dropna=False, sort=False)["count"].transform(
         "sum")
     long["decision"] = pd.Categorical(long["decision"], categories=list(OUTCOMES))

@@ -7,11 +7,16 @@ from html import escape
 
 import pandas as pd
 
-from ._agreement import agreement, pairwise_kappa
+from ._agreement import agreement_of, pairwise_of, ratings
 from ._calibration import calibration, reliability, suggest_thresholds
+from ._common import reviewed
 from ._edits import edit_summary, edited_fields
 from ._latency import latency
 from ._rates import rates
+
+USED = ("decision_id", "request_id", "action_name", "spectrum_level", "gate", "reviewer",
+        "source", "decision", "confidence", "edited", "patch", "proposed_args", "final_args",
+        "edit_distance", "latency_s")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -54,6 +59,9 @@ def report(df: pd.DataFrame, *, target: float = 0.05, bins: int = 10,
     >>> r = report(hitl_nb.log().to_pandas())
     >>> r.thresholds
     """
+    # one pass to the reviewed rows and the columns the tables read
+    df = reviewed(df, [c for c in USED if c in df.columns])
+    table = ratings(df)
     return Report(
         rates_by_action=rates(df, "action_name", level=level),
         rates_by_gate=rates(df, "gate", level=level),
@@ -64,7 +72,7 @@ def report(df: pd.DataFrame, *, target: float = 0.05, bins: int = 10,
         reliability=reliability(df, bins, level=level),
         calibration=calibration(df, "action_name", bins),
         thresholds=suggest_thresholds(df, target, "action_name", level=level),
-        agreement=agreement(df),
-        pairwise_kappa=pairwise_kappa(df),
+        agreement=agreement_of(table),
+        pairwise_kappa=pairwise_of(table),
         latency=latency(df, ["action_name", "spectrum_level"]),
     )
