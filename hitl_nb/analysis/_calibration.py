@@ -30,7 +30,8 @@ def _bins(confidence: pd.Series, bins: int) -> np.ndarray[Any, np.dtype[np.int64
     # equal-width bins on [0, 1]; confidence 1.0 belongs to the last bin
     edges: np.ndarray[Any, np.dtype[np.float64]] = np.floor(
         confidence.to_numpy(dtype="float64") * bins)
-    return np.minimum(edges, bins - 1).astype(np.int64)
+    out: np.ndarray[Any, np.dtype[np.int64]] = np.minimum(edges, bins - 1).astype(np.int64)
+    return out
 
 
 def reliability(df: pd.DataFrame, bins: int = 10, *, by: str | Sequence[str] | None = None,
