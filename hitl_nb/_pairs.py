@@ -61,7 +61,10 @@ def write_pairs(pairs: pd.DataFrame, path: str | Path) -> Path:
     if path.suffix == ".jsonl":
         pairs.to_json(path, orient="records", lines=True, force_ascii=False)
     elif path.suffix == ".parquet":
-        pairs.to_parquet(path, index=False)
+        # object columns become arrow `string` (pandas 3's str dtype writes `large_string`,
+        # which loads as a different `datasets` feature type than the JSONL file's)
+        text = {c: object for c in pairs.columns if pd.api.types.is_string_dtype(pairs[c])}
+        pairs.astype(text).to_parquet(path, index=False)
     else:
         raise ValueError(f"write .jsonl or .parquet, got {path.name!r}")
     return path

@@ -8,10 +8,11 @@ import pytest
 from conftest import config
 
 import hitl_nb
-from hitl_nb._pairs import preference_pairs, write_preference_pairs
+from hitl_nb._pairs import preference_pairs
 from hitl_nb._preferences import Preferences, Rule
 from hitl_nb._schema import Decision, ReviewRequest
 from hitl_nb.demo import SupportDesk, support_agent
+from hitl_nb.demo.generate import generate_log
 from hitl_nb.demo.simulate import SimulatedReviewer, run_episodes, run_experiment
 
 
@@ -222,15 +223,45 @@ def test_kto_rows_label_as_is_approvals_and_corrections(reviewed_log):
     assert kto.label.sum() == (df.decision == "approve").sum() + df.edited.sum()
 
 
-def test_pairs_load_with_hugging_face_datasets(reviewed_log, tmp_path):
+def test_pairs_load_with_hugging_face_datasets(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")          # local files only, no hub
     import datasets  # the test extra installs it; missing means a broken set-up: fail
-    df = reviewed_log.to_pandas()
-    dpo = write_preference_pairs(df, tmp_path / "dpo.jsonl", "dpo")
-    kto = write_preference_pairs(df, tmp_path / "kto.parquet", "kto")
-    ds = datasets.load_dataset("json", data_files=str(dpo), split="train")
-    assert ds.column_names[:3] == ["prompt", "chosen", "rejected"]
-    assert ds.num_rows == int(df.edited.sum())
-    kt = datasets.load_dataset("parquet", data_files=str(kto), split="train")
-    assert kt.features["label"].dtype == "bool"
+
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_OFFLINE", True)
+    log = generate_log(300, seed=4)
+    request = ReviewRequest(request_id="u", interrupt_id="u", kind="ask", action="draft_reply",
+                            args={"body": "Grüße, 東京"}, agent="support")
+    log.record(request, Decision(action="edit", args={"body": "Grüße aus 東京 ✓"},
+                                 reviewer="zoë"))
+    # expected counts straight from the stored rows, not from the frame under test
+    reviewed = [r for r in log if r["source"] != "policy"
+                and r["decision"] in ("approve", "edit", "reject", "respond")]
+    edits = [r for r in reviewed if r["final_args"] != r["proposed_args"]]
+    approvals = [r for r in reviewed if r["decision"] == "approve"]
+    assert len(edits) > 50 and len(reviewed) > len(edits)
+
+    for fmt in ("dpo", "kto"):
+        for suffix in ("jsonl", "parquet"):
+            pairs = log.to_preference_pairs(fmt, path=tmp_path / f"{fmt}.{suffix}")
+            assert len(pairs) == (len(edits) if fmt == "dpo" else len(reviewed) + len(edits))
+
+    for kind in ("json", "parquet"):
+        suffix = "jsonl" if kind == "json" else "parquet"
+        ds = datasets.load_dataset(kind, data_files=str(tmp_path / f"dpo.{suffix}"),
+                                   split="train")
+        assert ds.column_names == ["prompt", "chosen", "rejected", "request_id"]
+        assert ds.num_rows == len(edits)
+        assert {ds.features[c].dtype for c in ("prompt", "chosen", "rejected")} == {"string"}
+        last = ds[ds.num_rows - 1]
+        assert json.loads(last["chosen"]) == {"body": "Grüße aus 東京 ✓"}
+        assert json.loads(last["rejected"]) == {"body": "Grüße, 東京"}
+        kt = datasets.load_dataset(kind, data_files=str(tmp_path / f"kto.{suffix}"),
+                                   split="train")
+        assert kt.column_names == ["prompt", "completion", "label", "request_id"]
+        assert kt.features["label"].dtype == "bool"
+        assert kt.num_rows == len(reviewed) + len(edits)
+        assert sum(kt["label"]) == len(approvals) + len(edits)
     with pytest.raises(ValueError, match=r"\.jsonl or \.parquet"):
-        write_preference_pairs(df, tmp_path / "x.csv")
+        log.to_preference_pairs(path=tmp_path / "x.csv")
+    with pytest.raises(ValueError, match="format must be"):
+        log.to_preference_pairs("ppo")  # type: ignore[arg-type]

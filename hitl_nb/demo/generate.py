@@ -34,8 +34,9 @@ from .simulate import SimulatedReviewer
 from .support import SupportDesk, support_agent
 
 HOUSE = SimulatedReviewer(name="house-rules")
-"""The shared policy every reviewer starts from: manager note on refunds over 100,
-replies signed "Support Team", accounts never deleted by support."""
+"""The shared policy every reviewer starts from: refunds over 250 rejected (finance),
+a manager note on refunds over 100, replies signed "Support Team", accounts never
+deleted by support."""
 
 GATES: dict[str, tuple[str, str]] = {
     "delete_account": ("critical", "irreversible action"),
@@ -111,7 +112,7 @@ def _random_decision(request: ReviewRequest, rng: np.random.Generator
 REVIEWERS: tuple[ReviewerProfile, ...] = (
     ReviewerProfile(name="careful-cat", median_s=20.0, weight=1.0),
     ReviewerProfile(name="lenient-lee", lenience=0.7, median_s=6.0, weight=1.0),
-    ReviewerProfile(name="strict-sam", strict_over=250.0, strictness=0.15, median_s=30.0,
+    ReviewerProfile(name="strict-sam", strict_over=150.0, strictness=0.15, median_s=30.0,
                     weight=0.8),
     ReviewerProfile(name="editor-eve", tweaks_text=True, median_s=45.0, weight=0.8),
     ReviewerProfile(name="random-rob", noise=0.6, median_s=4.0, weight=0.4),
@@ -163,11 +164,16 @@ def _variant(template: ReviewRequest, rng: np.random.Generator, when: datetime
     elif template.action == "delete_account":
         args.update(account=int(rng.integers(1, 9_999)))
     confidence = float(np.clip(confidence + rng.normal(0, 0.12), 0.01, 0.99))
-    request_id = uuid.UUID(int=int(rng.integers(2**62)) << 64 | int(rng.integers(2**62))).hex
+    request_id = _new_id(rng)
     return replace(template, request_id=request_id, interrupt_id=request_id, args=args,
                    preview=args.get("body") if template.action == "draft_reply" else None,
                    confidence=round(confidence, 3), gate=gate, gate_reason=gate_reason,
                    thread_id=f"gen-{request_id[:12]}", requested_at=when)
+
+
+def _new_id(rng: np.random.Generator) -> str:
+    """A uuid-shaped id from the seeded generator (same seed, same log)."""
+    return uuid.UUID(int=int(rng.integers(2**62)) << 64 | int(rng.integers(2**62))).hex
 
 
 def _reword(body: str, amount: float, order: int) -> str:
@@ -209,24 +215,21 @@ def generate_log(n_decisions: int = 10_000, *, reviewers: Sequence[ReviewerProfi
     weights = np.array([r.weight for r in reviewers], dtype=float)
     weights /= weights.sum()
     k_shared = min(raters_per_shared_item, len(reviewers))
-    per_item = 1 + overlap * (k_shared - 1)
-    n_items = int(np.ceil(n_decisions / per_item)) + 1
     clock = start or datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
-    items: Any = range(n_items)
+    bar: Any = None
     if progress:
         from tqdm.auto import tqdm
 
-        items = tqdm(items, desc="simulated reviews", unit="item")
+        bar = tqdm(total=n_decisions, desc="simulated reviews", unit="decision")
     made = 0
-    for _ in items:
-        if made >= n_decisions:
-            break
+    while made < n_decisions:
         clock += timedelta(seconds=float(rng.exponential(90.0)))
         action = actions[int(rng.choice(len(actions), p=p_action))]
         request = _variant(templates[action], rng, clock)
         if action == "issue_refund" and lookup is not None:
-            log.record(replace(lookup, requested_at=clock,
-                               args={"order": request.args["order"]}))
+            lookup_id = f"auto:{_new_id(rng)}"
+            log.record(replace(lookup, request_id=lookup_id, interrupt_id=lookup_id,
+                               requested_at=clock, args={"order": request.args["order"]}))
         shared = rng.random() < overlap
         chosen = (rng.choice(len(reviewers), size=k_shared, replace=False, p=weights)
                   if shared else [int(rng.choice(len(reviewers), p=weights))])
@@ -239,6 +242,10 @@ def generate_log(n_decisions: int = 10_000, *, reviewers: Sequence[ReviewerProfi
             log.record(request, _at(decision, request, profile, rng),
                        run_id=f"sim-{profile.name}")
             made += 1
+        if bar is not None:
+            bar.update(len(chosen))
+    if bar is not None:
+        bar.close()
     return log
 
 
@@ -248,7 +255,7 @@ def _lookups(templates: dict[str, ReviewRequest]) -> list[ReviewRequest]:
     refund = templates.get("issue_refund")
     if refund is None:
         return []
-    return [replace(refund, request_id=uuid.uuid4().hex, action="lookup_order",
+    return [replace(refund, request_id="auto:lookup", action="lookup_order",
                     level="autonomy", risk="low", gate=None, gate_reason=None,
                     confidence=0.95, preview=None, reason="read-only lookup")]
 
