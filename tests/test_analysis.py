@@ -69,7 +69,8 @@ def test_wilson_hand_value_and_empty_groups():
     low, high = analysis.wilson_interval(np.array([8, 0]), np.array([10, 0]))
     assert low[0] == pytest.approx(0.4902, abs=1e-4)
     assert high[0] == pytest.approx(0.9433, abs=1e-4)
-    assert np.isnan(low[1]) and np.isnan(high[1])
+    assert np.isnan(low[1])
+    assert np.isnan(high[1])
     with pytest.raises(ValueError, match="level must be in"):
         analysis.wilson_interval(1, 2, level=95)
 
@@ -108,7 +109,8 @@ def test_rates_by_gate_keep_the_ungated_group_and_by_reviewer():
     by_gate = analysis.rates(rates_log(), "gate")
     assert by_gate.gate.isna().sum() == 4                   # respond + 2 email: no gate
     ungated = by_gate[by_gate.gate.isna()].set_index("decision")
-    assert ungated.loc["reject", "count"] == 2 and ungated.loc["reject", "n"] == 3
+    assert ungated.loc["reject", "count"] == 2
+    assert ungated.loc["reject", "n"] == 3
     by_reviewer = analysis.rates(rates_log(), ["reviewer", "spectrum_level"])
     bob = by_reviewer[(by_reviewer.reviewer == "bob") & (by_reviewer["count"] > 0)]
     assert sorted(bob.decision.astype(str)) == ["edit", "respond"]
@@ -140,7 +142,8 @@ def test_edit_sizes_by_hand():
     assert (second.fields, second.text_distance) == (2, 11.0)
     # a number only: no text distance; args distance = the log's JSON Levenshtein
     third = sizes.loc[("refund", 1)]
-    assert third.fields == 1 and np.isnan(third.text_distance)
+    assert third.fields == 1
+    assert np.isnan(third.text_distance)
     assert third.args_distance == Levenshtein.distance(canonical_json({"amount": 80}),
                                                        canonical_json({"amount": 60})) == 1
 
@@ -149,13 +152,15 @@ def test_most_edited_fields_by_hand():
     fields = analysis.edited_fields(edits_log())
     reply = fields[fields.action_name == "reply"].set_index("field")
     # body changed in both reply edits, amount/meta/to in one each
-    assert reply.loc["body", "edits"] == 2 and reply.loc["body", "share_of_edits"] == 1.0
+    assert reply.loc["body", "edits"] == 2
+    assert reply.loc["body", "share_of_edits"] == 1.0
     assert reply.loc["to", "share_of_edits"] == 0.5
     assert reply.index[0] == "body"                         # most edited first
     assert reply.loc["body", "text_distance_mean"] == (2 + 9) / 2
     assert np.isnan(reply.loc["amount", "text_distance_mean"])
     summary = analysis.edit_summary(edits_log()).set_index("action_name")
-    assert summary.loc["reply", "reviewed"] == 3 and summary.loc["reply", "edits"] == 2
+    assert summary.loc["reply", "reviewed"] == 3
+    assert summary.loc["reply", "edits"] == 2
     assert summary.loc["reply", "edit_share"] == pytest.approx(2 / 3)
     assert summary.loc["reply", "patch_ops_mean"] == (4 + 2) / 2
 
@@ -219,7 +224,9 @@ def test_suggested_threshold_is_the_lowest_with_upper_error_bound_below_target()
     assert row.error_rate == pytest.approx(1 / 70)
     assert row.error_upper == pytest.approx(proportion_confint(1, 70, method="wilson")[1])
     delete = out.loc["delete"]
-    assert np.isnan(delete.threshold) and delete.n_auto == 0 and delete.coverage == 0
+    assert np.isnan(delete.threshold)
+    assert delete.n_auto == 0
+    assert delete.coverage == 0
     # stricter target: only 0.95 qualifies (0.0602 <= 0.07 < 0.0770)
     strict = analysis.suggest_thresholds(b.df(), target=0.07).set_index("action_name")
     assert strict.loc["refund", "threshold"] == 0.95
@@ -298,7 +305,8 @@ def test_krippendorff_alpha_on_the_textbook_example():
 def test_agreement_without_shared_items_is_nan_not_an_error():
     df = rates_log()
     out = analysis.agreement(df)
-    assert out.value.isna().all() and (out.n_items == 0).all()
+    assert out.value.isna().all()
+    assert (out.n_items == 0).all()
     assert analysis.pairwise_kappa(df).empty
 
 
@@ -311,8 +319,10 @@ def test_latency_quantiles_by_hand():
     b.add("lookup", None)                                   # policy row: no latency counted
     out = analysis.latency(b.df()).set_index("action_name")
     refund = out.loc["refund"]
-    assert refund.n == 3 and refund.mean_s == pytest.approx(13 / 3)
-    assert refund.median_s == 2.0 and refund.max_s == 10.0
+    assert refund.n == 3
+    assert refund.mean_s == pytest.approx(13 / 3)
+    assert refund.median_s == 2.0
+    assert refund.max_s == 10.0
     # linear interpolation: position 0.9 * 2 = 1.8 -> 2 + 0.8 * (10 - 2) = 8.4
     assert refund.p90_s == pytest.approx(8.4)
     assert refund.p99_s == pytest.approx(np.percentile([1, 2, 10], 99))
@@ -333,14 +343,16 @@ def test_report_holds_every_table_and_renders():
     pd.testing.assert_frame_equal(rep.rates_by_reviewer, analysis.rates(df, "reviewer"))
     pd.testing.assert_frame_equal(rep.edited_fields, analysis.edited_fields(df))
     html = rep._repr_html_()
-    assert "<h4>thresholds</h4>" in html and "== latency ==" in str(rep)
+    assert "<h4>thresholds</h4>" in html
+    assert "== latency ==" in str(rep)
 
 
 def test_report_escapes_user_text_in_html():
     b = Builder()
     b.add("refund", "approve", reviewer="<img src=x onerror=alert(1)>")
     html = analysis.report(b.df())._repr_html_()
-    assert "<img" not in html and "&lt;img" in html
+    assert "<img" not in html
+    assert "&lt;img" in html
 
 
 def test_plots_return_axes_with_one_artist_per_value():
@@ -356,7 +368,8 @@ def test_plots_return_axes_with_one_artist_per_value():
     curve = analysis.reliability(calibration_log(conf, conf > 0.5).df())
     ax = analysis.plot_calibration(curve)
     assert ax.get_xlabel() == "agent confidence"
-    assert len(ax.collections) >= 1 and ax.get_legend() is not None
+    assert len(ax.collections) >= 1
+    assert ax.get_legend() is not None
     curves = pd.DataFrame({"episode": [1, 2, 1, 2], "variant": ["a", "a", "b", "b"],
                            "edit_rate": [1.0, 0.0, 1.0, 1.0], "reject_rate": [0.0] * 4})
     ax = analysis.plot_learning_curves(curves, window=1)

@@ -36,7 +36,8 @@ def test_shared_items_have_three_distinct_reviewers(generated):
     _, df = generated
     raters = df[df.source != "policy"].groupby("request_id").reviewer.agg(["size", "nunique"])
     shared = raters[raters["size"] > 1]
-    assert set(shared["size"]) == {3} and (shared["nunique"] == 3).all()
+    assert set(shared["size"]) == {3}
+    assert (shared["nunique"] == 3).all()
     assert 0.08 < len(shared) / len(raters) < 0.25            # overlap=0.15 of items
 
 
@@ -45,10 +46,12 @@ def test_reviewer_biases_show_in_the_log(generated):
     rev = df[df.source != "policy"]
     replies = rev[rev.action_name == "draft_reply"]
     eve = replies[replies.reviewer == "editor-eve"]
-    assert len(eve) > 50 and (eve.decision == "edit").all()   # rewords every reply
+    assert len(eve) > 50
+    assert (eve.decision == "edit").all()
     big = rev[(rev.action_name == "issue_refund") & (rev.reviewer == "strict-sam")]
     big = big[big.proposed_args.map(lambda a: a["amount"] > 150)]
-    assert len(big) > 10 and (big.decision == "reject").all()
+    assert len(big) > 10
+    assert (big.decision == "reject").all()
     approve = (rev.assign(ok=rev.decision == "approve").groupby("reviewer").ok.mean())
     assert approve["lenient-lee"] > approve["careful-cat"] + 0.2
     kappa = analysis.pairwise_kappa(df)

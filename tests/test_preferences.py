@@ -119,7 +119,8 @@ def test_consistent_rejections_become_a_refusal_from_the_mildest_rejected_value(
     assert refusal.when == (("amount", ">=", 270.0),)
     assert prefs.refusal("refund", {"amount": 280}) == refusal
     assert prefs.refusal("refund", {"amount": 200}) is None
-    assert str(refusal) == "refund: reviewers reject it when amount >= 270: 'reviewers rejected it' (seen 2x)"
+    assert str(refusal) == ("refund: reviewers reject it when amount >= 270: "
+                            "'reviewers rejected it' (seen 2x)")
 
 
 def test_refusal_without_accepted_cases_stays_inside_the_rejected_box():
@@ -147,7 +148,8 @@ def test_demo_agent_withholds_what_reviewers_always_reject():
         assert [d.action for _, d in session.history] == ["reject"]
     session = hitl_nb.Session(graph, config(), preferences=prefs)
     session.invoke({"messages": [("user", "refund order 2001")]})
-    assert session.pending == [] and session.done
+    assert session.pending == []
+    assert session.done
     assert "need finance sign-off" in session.result["messages"][-1].content
     # a small refund is still proposed
     session = hitl_nb.Session(graph, config(), preferences=prefs)
@@ -176,7 +178,8 @@ def test_learning_lowers_the_correction_rate():
     assert first.correction_rate.mean() > last.correction_rate.mean()
     assert last.correction_rate.mean() < without.iloc[-10:].correction_rate.mean() - 0.4
     assert learning.rejects.sum() < without.rejects.sum()
-    assert learning.declined.sum() > 0 and learning.declined_wrongly.sum() == 0
+    assert learning.declined.sum() > 0
+    assert learning.declined_wrongly.sum() == 0
     # rates are the counts over what the reviewer saw (recomputed here)
     seen = learning.decisions.clip(lower=1)
     assert ((learning.edits + learning.rejects) / seen == learning.correction_rate).all()
@@ -238,7 +241,8 @@ def test_pairs_load_with_hugging_face_datasets(tmp_path, monkeypatch):
                 and r["decision"] in ("approve", "edit", "reject", "respond")]
     edits = [r for r in reviewed if r["final_args"] != r["proposed_args"]]
     approvals = [r for r in reviewed if r["decision"] == "approve"]
-    assert len(edits) > 50 and len(reviewed) > len(edits)
+    assert len(edits) > 50
+    assert len(reviewed) > len(edits)
 
     for fmt in ("dpo", "kto"):
         for suffix in ("jsonl", "parquet"):
