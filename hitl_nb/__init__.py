@@ -7,8 +7,9 @@
 
 from ._ask import ask
 from ._ipython import load_ipython_extension, unload_ipython_extension
-from ._log import FeedbackLog, Verification, log
+from ._log import FeedbackLog, Verification, log, read_parquet
 from ._payloads import PayloadError
+from ._preferences import Preferences
 from ._schema import Action, Decision, Level, ReviewRequest
 from ._session import Session, SessionBusy, StaleDecision, current
 from ._validate import DecisionError
@@ -23,6 +24,7 @@ __all__ = [
     "FeedbackLog",
     "Level",
     "PayloadError",
+    "Preferences",
     "ReviewRequest",
     "ReviewWidget",
     "Session",
@@ -34,5 +36,6 @@ __all__ = [
     "current",
     "load_ipython_extension",
     "log",
+    "read_parquet",
     "unload_ipython_extension",
 ]

@@ -18,7 +18,9 @@ needing several approvals do), which is what the agreement metrics read.
 
 from __future__ import annotations
 
+import itertools
 import uuid
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -173,7 +175,7 @@ def _variant(template: ReviewRequest, rng: np.random.Generator, when: datetime
 
 def _new_id(rng: np.random.Generator) -> str:
     """A uuid-shaped id from the seeded generator (same seed, same log)."""
-    return uuid.UUID(int=int(rng.integers(2**62)) << 64 | int(rng.integers(2**62))).hex
+    return uuid.UUID(bytes=rng.bytes(16), version=4).hex
 
 
 def _reword(body: str, amount: float, order: int) -> str:
@@ -210,8 +212,8 @@ def generate_log(n_decisions: int = 10_000, *, reviewers: Sequence[ReviewerProfi
     if not actions:
         raise ValueError(f"mix names no action the support agent proposes: {sorted(mix)}; "
                          f"use some of {sorted(templates)}")
-    p_action = np.array([mix[a] for a in actions], dtype=float)
-    p_action /= p_action.sum()
+    action_cdf = list(itertools.accumulate(float(mix[a]) for a in actions))
+    reviewer_cdf = list(itertools.accumulate(float(r.weight) for r in reviewers))
     weights = np.array([r.weight for r in reviewers], dtype=float)
     weights /= weights.sum()
     k_shared = min(raters_per_shared_item, len(reviewers))
@@ -224,15 +226,16 @@ def generate_log(n_decisions: int = 10_000, *, reviewers: Sequence[ReviewerProfi
     made = 0
     while made < n_decisions:
         clock += timedelta(seconds=float(rng.exponential(90.0)))
-        action = actions[int(rng.choice(len(actions), p=p_action))]
+        action = actions[bisect_right(action_cdf, rng.random() * action_cdf[-1])]
         request = _variant(templates[action], rng, clock)
         if action == "issue_refund" and lookup is not None:
             lookup_id = f"auto:{_new_id(rng)}"
             log.record(replace(lookup, request_id=lookup_id, interrupt_id=lookup_id,
                                requested_at=clock, args={"order": request.args["order"]}))
         shared = rng.random() < overlap
+        # (rng.choice is ~30x slower than a bisect on the cumulative weights)
         chosen = (rng.choice(len(reviewers), size=k_shared, replace=False, p=weights)
-                  if shared else [int(rng.choice(len(reviewers), p=weights))])
+                  if shared else [bisect_right(reviewer_cdf, rng.random() * reviewer_cdf[-1])])
         for index in chosen:
             profile = reviewers[int(index)]
             verdict, args, message = profile.review(request, rng)
