@@ -22,6 +22,8 @@ def ratings(df: pd.DataFrame, *, item: str = "request_id", rater: str = "reviewe
     """Items x raters table of labels (NaN: not rated), only items with >= 2 raters."""
     check_columns(df, [item, rater, label])
     rev = reviewed(df, [item, rater, label]).dropna()
+    # most items are seen once: drop those first (one hash pass), then work on the rest
+    rev = rev[rev[item].duplicated(keep=False).to_numpy(dtype=bool)]
     rev = rev.assign(**{label: rev[label].astype(object), rater: rev[rater].astype(object)})
     first = rev.drop_duplicates([item, rater], keep="first")
     counts = first.groupby(item, observed=True)[rater].transform("size")
