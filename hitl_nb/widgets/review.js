@@ -172,7 +172,7 @@ function requestCard(req, send, drafts, error, halted = "") {
   message.id = `${uid}-message`;
   message.className = "hitl-input hitl-message";
   message.rows = 2;
-  message.placeholder = "Message to the agent (reject reason or response)";
+  message.placeholder = "Message to the agent (reject reason, response, or what you did by hand)";
   message.dataset.testid = "hitl-message";
   message.value = draft.__message ?? "";
   if (wantsText) card.append(h("div", { cls: "hitl-field" }, [h("label", { cls: "hitl-label", text: "Message", attrs: { for: message.id } }), message]));
