@@ -556,35 +556,39 @@ def redirect(session: Session, instructions: str, *, request_id: str | None = No
 UNDOABLE = ("approve", "edit", "reject", "respond", "timeout", "stop", "redirect", "override")
 
 
-def _undo_target(rows: list[dict[str, Any]],
+def _undo_target(newest_first: Iterator[dict[str, Any]],
                  thread_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The rows the undo reverts (the last decision and any sent with it in one step,
-    newest first) and the automatic actions logged after them."""
+    newest first) and the automatic actions logged after them. Reads the thread's rows
+    newest first and stops as soon as it has them, so the cost does not grow with the log."""
     from ._session import StaleDecision
 
     later_auto: list[dict[str, Any]] = []
-    index = len(rows) - 1
-    while index >= 0 and rows[index]["decision"] == "auto":
-        later_auto.append(rows[index])
-        index -= 1
-    if index < 0:
+    last = next(newest_first, None)
+    while last is not None and last["decision"] == "auto":
+        later_auto.append(last)
+        last = next(newest_first, None)
+    if last is None:
         raise StaleDecision(f"nothing to undo: no decision on thread {thread_id!r} in this "
                             "feedback log.")
-    last = rows[index]
     if last["decision"] == "undo":
         raise StaleDecision(f"the last decision on thread {thread_id!r} ({last['action_name']}) "
                             "was already undone; decide the reopened request, then undo that.")
     if last["decision"] not in UNDOABLE:
         raise StaleDecision(f"the last entry on thread {thread_id!r} is a "
                             f"{last['decision']!r}, which cannot be undone.")
-    group = []
-    for row in reversed(rows[:index + 1]):
+    group = [last]
+    for row in newest_first:
         if row["decision"] == "auto":
             continue
         if row["decision"] not in UNDOABLE or row["checkpoint_id"] != last["checkpoint_id"]:
             break
         group.append(row)
     return group, later_auto
+
+
+def _newest_first(log: Any, thread_id: str) -> Iterator[dict[str, Any]]:
+    return (row for row in reversed(list(log)) if row.get("thread_id") == thread_id)
 
 
 def _request_from_row(session: Session, row: dict[str, Any]) -> ReviewRequest:
@@ -628,8 +632,8 @@ def undo(session: Session, request_id: str | None = None, *, comment: Any = None
         if session.status == "running":
             raise _in_progress(session, "undo()")
         comment = _text(comment, "comment")
-        rows = [r for r in session.log if r.get("thread_id") == session.thread_id]
-        group, later_auto = _undo_target(rows, session.thread_id)
+        group, later_auto = _undo_target(_newest_first(session.log, session.thread_id),
+                                         session.thread_id)
         last = group[0]
         if request_id is not None and request_id != last["request_id"]:
             raise StaleDecision(
