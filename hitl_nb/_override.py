@@ -605,17 +605,26 @@ def _request_from_row(session: Session, row: dict[str, Any]) -> ReviewRequest:
         requested_at=datetime.fromisoformat(row["requested_at"]))
 
 
-def _ran(session: Session, row: dict[str, Any]) -> bool | None:
-    """Whether the decided action ran: True / False, None when the log cannot tell."""
+def _ran(session: Session, row: dict[str, Any]) -> tuple[bool | None, str]:
+    """Whether the decided action ran (True / False / None: cannot tell) and, if not
+    known, why."""
     decision = row["decision"]
     if decision in ("approve", "edit"):
-        return row["request_id"] not in session._staged
+        if row["request_id"] in session._staged:
+            return False, ""
+        if session.status in ("error", "halted"):
+            # The run broke after this decision: maybe before the action, maybe after.
+            broke = ("raised" if session.status == "error"
+                     else "was halted by the emergency stop")
+            return None, (f"the run {broke} after the {decision} "
+                          f"({type(session.error).__name__ if session.error else 'no detail'})")
+        return True, ""
     if decision == "timeout":
         for request, dec in reversed(session.history):
             if request.request_id == row["request_id"]:
-                return dec.approved
-        return None
-    return False
+                return dec.approved, ""
+        return None, "the log does not say which default the timeout applied"
+    return False, ""
 
 
 def _call(row: dict[str, Any]) -> str:
@@ -680,7 +689,7 @@ def undo(session: Session, request_id: str | None = None, *, comment: Any = None
         for row in later_auto:
             settle(row, "ran automatically after the undone decision")
         for row in effective:
-            ran = _ran(session, row)
+            ran, unknown = _ran(session, row)
             if row["decision"] == "override":
                 note(row, not_reverted,
                      f"{_call(row)} was done by hand (result: {row['message']}); hitl_nb did "
@@ -688,8 +697,8 @@ def undo(session: Session, request_id: str | None = None, *, comment: Any = None
             elif ran:
                 settle(row, f"ran after {row['decision']}")
             elif ran is None:
-                note(row, not_reverted, f"{_call(row)}: the log cannot tell whether the "
-                                        f"{row['decision']} let it run; check it yourself")
+                note(row, not_reverted, f"{_call(row)} may have run: {unknown}, so it was not "
+                                        "compensated; check it yourself")
             else:
                 note(row, notes, f"{row['action_name']} did not run ({row['decision']}"
                                  f"{', not sent yet' if staged_only else ''}): nothing to revert")

@@ -547,3 +547,26 @@ def test_override_decision_round_trips_through_the_resume_value():
     assert (back.override, back.result) == ("override", {"ok": True})
     with pytest.raises(TypeError, match="unknown override"):
         Decision.from_resume({**decision.to_resume(), "override": "explode"})
+
+
+def test_undo_after_the_run_broke_does_not_guess_whether_the_action_ran(desk: SupportDesk):
+    real_run = desk.run
+
+    def flaky(name: str, args: dict[str, Any]) -> str:
+        if name == "issue_refund":
+            raise ConnectionError("bank API timeout")
+        return real_run(name, args)
+
+    desk.run = flaky  # type: ignore[method-assign]
+    reversed_: list[dict[str, Any]] = []
+    hitl_nb.compensate("issue_refund", reversed_.append)
+    session = hitl_nb.Session(support_agent(desk), config()).invoke(REFUND)
+    with pytest.raises(ConnectionError):
+        session.approve()
+    report = session.undo()
+    assert reversed_ == []  # never reverse a refund that may not have happened
+    [line] = report.not_reverted
+    assert "may have run: the run raised after the approve (ConnectionError)" in line
+    assert session.status == "pending"
+    assert session.error is None
+    assert [r.action for r in session.pending] == ["issue_refund"]
