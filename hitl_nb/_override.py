@@ -517,7 +517,10 @@ def redirect(session: Session, instructions: str, *, request_id: str | None = No
             raise DecisionError("redirect needs instructions: the new direction the agent "
                                 "receives instead of the pending action.")
         assert text is not None
-        request = session._request(request_id)
+        # A redirect changes course for the whole run: with several requests open, every
+        # one is set aside; the first carries the rating and comment unless one is named.
+        several = request_id is None and len(session._pending) > 1
+        request = session.pending[0] if several else session._request(request_id)
         snap = _live_snapshot(session)
         target = goto if goto is not None else default_goto(session.graph, snap)
         if target not in session.graph.nodes or target.startswith("__"):

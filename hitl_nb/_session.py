@@ -402,7 +402,8 @@ class Session:
         `redirect`. By default the run goes back to the node that proposed the action
         (`goto=`) with, for a `messages` state, a "not executed" result for each open tool
         call and the instructions as the next user message (`update=` a dict or
-        `fn(values, instructions)` for other states).
+        `fn(values, instructions)` for other states). Every open request of the run is
+        set aside (each logged); `request_id=` names the one the rating belongs to.
 
         >>> session.redirect("don't refund, offer a voucher instead")
         """

@@ -570,3 +570,47 @@ def test_undo_after_the_run_broke_does_not_guess_whether_the_action_ran(desk: Su
     assert session.status == "pending"
     assert session.error is None
     assert [r.action for r in session.pending] == ["issue_refund"]
+
+
+def test_redirect_a_langchain_middleware_agent_back_to_its_model():
+    from langchain.agents import create_agent
+    from langchain.agents.middleware import HumanInTheLoopMiddleware
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+    from langchain_core.tools import tool
+
+    ran: list[str] = []
+
+    @tool
+    def wire_money(to: str) -> str:
+        """Wire money."""
+        ran.append(to)
+        return "wired"
+
+    class Fake(GenericFakeChatModel):
+        def bind_tools(self, tools: Any, **kwargs: Any) -> Fake:
+            return self
+
+    seen: list[list[str]] = []
+    replies = iter([AIMessage(content="", tool_calls=[
+        {"name": "wire_money", "args": {"to": "acme"}, "id": "w1"},
+        {"name": "wire_money", "args": {"to": "globex"}, "id": "w2"}]),
+        AIMessage(content="OK, no transfers; I will email them instead.")])
+
+    class Recording(Fake):
+        def _generate(self, messages: Any, *args: Any, **kwargs: Any) -> Any:
+            seen.append([m.type for m in messages])
+            return super()._generate(messages, *args, **kwargs)
+
+    agent = create_agent(Recording(messages=replies), [wire_money],
+                         middleware=[HumanInTheLoopMiddleware(interrupt_on={"wire_money": True})],
+                         checkpointer=InMemorySaver())
+    session = hitl_nb.Session(agent, config()).invoke({"messages": [("user", "pay both")]})
+    assert len(session.pending) == 2
+    session.redirect("don't wire anything, email them")
+    assert ran == []
+    assert session.done
+    assert session.result["messages"][-1].content.startswith("OK, no transfers")
+    # the model saw both calls answered as not executed, then the new instructions
+    assert seen[-1] == ["human", "ai", "tool", "tool", "human"]
+    assert decisions() == ["redirect", "redirect"]
