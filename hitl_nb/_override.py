@@ -313,9 +313,12 @@ def compensate(action: str, fn: Compensation | None = None) -> Any:
     """Register how to revert `action` when a decision that let it run is undone.
 
     `fn(args)` receives the arguments the action ran with; it runs at most once per
-    request. Usable as a decorator; `fn=None` with a registered one replaces nothing.
+    executed request, and what it returns is shown in the `UndoReport`. Registering
+    again for the same action replaces the earlier one. Also a decorator.
 
     >>> hitl_nb.compensate("issue_refund", lambda args: bank.reverse(args["order"]))
+    >>> @hitl_nb.compensate("issue_voucher")
+    ... def revoke(args): ...
     """
     if not isinstance(action, str) or not action:
         raise TypeError("compensate() needs the action (tool) name as a non-empty string.")

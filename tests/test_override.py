@@ -614,3 +614,15 @@ def test_redirect_a_langchain_middleware_agent_back_to_its_model():
     # the model saw both calls answered as not executed, then the new instructions
     assert seen[-1] == ["human", "ai", "tool", "tool", "human"]
     assert decisions() == ["redirect", "redirect"]
+
+
+def test_compensate_as_a_decorator_and_bad_names():
+    @hitl_nb.compensate("issue_voucher")
+    def revoke(args: dict[str, Any]) -> str:
+        return f"revoked {args['amount']}"
+
+    assert _override.run_compensation("r1", "issue_voucher", {"amount": 5}) == ("done",
+                                                                                 "revoked 5")
+    assert _override.run_compensation("r2", "unknown_tool", {}) == ("none", "")
+    with pytest.raises(TypeError, match="non-empty string"):
+        hitl_nb.compensate("", revoke)
