@@ -8,6 +8,19 @@
 from ._ask import ask
 from ._ipython import load_ipython_extension, unload_ipython_extension
 from ._log import FeedbackLog, Verification, log, read_parquet
+from ._override import (
+    EmergencyStop,
+    Halt,
+    Stopped,
+    StopRecord,
+    UndoReport,
+    check_stop,
+    compensate,
+    emergency_stop,
+    guarded,
+    halted,
+    resume_all,
+)
 from ._payloads import PayloadError
 from ._preferences import Preferences
 from ._schema import Action, Decision, Level, ReviewRequest
@@ -21,7 +34,9 @@ __all__ = [
     "Action",
     "Decision",
     "DecisionError",
+    "EmergencyStop",
     "FeedbackLog",
+    "Halt",
     "Level",
     "PayloadError",
     "Preferences",
@@ -30,12 +45,21 @@ __all__ = [
     "Session",
     "SessionBusy",
     "StaleDecision",
+    "StopRecord",
+    "Stopped",
+    "UndoReport",
     "Verification",
     "__version__",
     "ask",
+    "check_stop",
+    "compensate",
     "current",
+    "emergency_stop",
+    "guarded",
+    "halted",
     "load_ipython_extension",
     "log",
     "read_parquet",
+    "resume_all",
     "unload_ipython_extension",
 ]

@@ -16,6 +16,9 @@ def test_public_names_are_pinned():
         "Preferences", "ReviewRequest", "ReviewWidget", "Session", "SessionBusy", "StaleDecision",
         "Verification", "__version__", "ask", "current", "load_ipython_extension", "log",
         "read_parquet", "unload_ipython_extension",
+        # overrides
+        "EmergencyStop", "Halt", "StopRecord", "Stopped", "UndoReport", "check_stop",
+        "compensate", "emergency_stop", "guarded", "halted", "resume_all",
     ])
     for name in hitl_nb.__all__:
         assert hasattr(hitl_nb, name), name
