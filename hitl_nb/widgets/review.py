@@ -23,7 +23,7 @@ from .._schema import Decision, ReviewRequest
 from .._validate import DecisionError, schema_for
 
 if TYPE_CHECKING:
-    from .._session import Session
+    from .._source import ReviewSource
 
 _HERE = pathlib.Path(__file__).parent
 DECISION_KEYS = frozenset({"type", "request_id", "nonce", "action", "args", "message",
@@ -80,7 +80,7 @@ class ReviewWidget(anywidget.AnyWidget):
     submit_token = traitlets.Unicode("").tag(sync=True)
     history_total = traitlets.Int(0).tag(sync=True)
 
-    def __init__(self, session: Session, **kwargs: Any) -> None:
+    def __init__(self, session: ReviewSource, **kwargs: Any) -> None:
         super().__init__(thread_id=session.thread_id, **kwargs)
         self.session = session
         self.refusals: list[str] = []
