@@ -11,6 +11,7 @@ from ._log import FeedbackLog, Verification, log
 from ._payloads import PayloadError
 from ._schema import Action, Decision, Level, ReviewRequest
 from ._session import Session, SessionBusy, StaleDecision, current
+from ._source import ReviewSource
 from ._validate import DecisionError
 from .widgets.review import ReviewWidget
 
@@ -24,6 +25,7 @@ __all__ = [
     "Level",
     "PayloadError",
     "ReviewRequest",
+    "ReviewSource",
     "ReviewWidget",
     "Session",
     "SessionBusy",

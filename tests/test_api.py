@@ -13,7 +13,7 @@ WIDGETS = pathlib.Path(hitl_nb.__file__).parent / "widgets"
 def test_public_names_are_pinned():
     assert sorted(hitl_nb.__all__) == sorted([
         "Action", "Decision", "DecisionError", "FeedbackLog", "Level", "PayloadError",
-        "ReviewRequest", "ReviewWidget", "Session", "SessionBusy", "StaleDecision",
+        "ReviewRequest", "ReviewSource", "ReviewWidget", "Session", "SessionBusy", "StaleDecision",
         "Verification", "__version__", "ask", "current", "load_ipython_extension", "log",
         "unload_ipython_extension",
     ])

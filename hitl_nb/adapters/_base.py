@@ -122,6 +122,10 @@ class AdapterSession:
         """Whether the framework still waits for `request` (False: answered elsewhere)."""
         return True
 
+    def _moved_on(self) -> None:
+        """A pending request turned out not to be awaited: show where the run is now."""
+        self._changed()
+
     # -- deciding ----------------------------------------------------------------
     def _request(self, request_id: str | None) -> ReviewRequest:
         if request_id is None:
@@ -152,7 +156,7 @@ class AdapterSession:
             request = self._request(request_id)
             if not self._live(request):
                 del self._pending[request.request_id]
-                self._changed()
+                self._moved_on()
                 raise StaleDecision(f"request {request.request_id!r} is no longer awaited by "
                                     f"the {self.framework} run (cancelled or answered "
                                     "elsewhere); nothing resumed.")

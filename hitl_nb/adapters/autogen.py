@@ -49,6 +49,10 @@ ALLOWED: tuple[Action, ...] = ("approve", "reject", "respond")
 """The proxy returns text: approve and reject as fixed words, respond as typed."""
 
 _active: contextvars.ContextVar[AutoGenSession] = contextvars.ContextVar("hitl_nb_autogen")
+_parked: set[AutoGenSession] = set()
+"""Runs in progress. A run waiting for an answer is referenced only by its own future;
+without this, dropping the session would let the garbage collector close the run's
+coroutines mid-await from whatever thread it happens to run in."""
 
 
 async def human_input(prompt: str, cancellation_token: CancellationToken | None = None) -> str:
@@ -94,11 +98,14 @@ class AutoGenSession(AdapterSession):
         self._announced: set[str] = set()
         self._shown: set[str] = set()
         self._driver: concurrent.futures.Future[None] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._token = CancellationToken()
 
     # -- the loop thread -------------------------------------------------------------
     async def _drive(self, task: Any) -> None:
         _active.set(self)  # the team's runtime tasks copy this context: human_input finds us
-        async for item in self.team.run_stream(task=task):
+        self._task = asyncio.current_task()
+        async for item in self.team.run_stream(task=task, cancellation_token=self._token):
             with self._cv:
                 if isinstance(item, TaskResult):
                     self.run_result = item
@@ -126,6 +133,17 @@ class AutoGenSession(AdapterSession):
         with self._cv:
             self._cv.notify_all()
 
+    def _ended(self, _: object = None) -> None:
+        _parked.discard(self)
+        self._notify()
+
+    async def _cancel(self) -> None:
+        # AutoGen's own way to stop a run: the token reaches every agent's handler,
+        # including the open question's future (linked in _ask).
+        self._token.cancel()
+        if self._task is not None:
+            await asyncio.wait({self._task})
+
     # -- the notebook's thread -----------------------------------------------------------
     def run(self, task: str | BaseChatMessage | Sequence[BaseChatMessage] | None = None,
             ) -> AutoGenSession:
@@ -134,17 +152,31 @@ class AutoGenSession(AdapterSession):
             raise RuntimeError("this session already ran its team; call review() again for "
                                "a new task.")
         self._running()
+        _parked.add(self)
         self._driver = _loop.submit(self._drive(task))
-        self._driver.add_done_callback(self._notify)
+        self._driver.add_done_callback(self._ended)
         self._wait()
         return self
+
+    def close(self) -> None:
+        """Cancel the team's run; an open question gets no answer (status "stopped").
+
+        Call it for a run you abandon: a run waiting for an answer stays parked on
+        hitl_nb's loop until answered or closed.
+        """
+        if self._driver is None or self._driver.done():
+            return
+        _loop.run(self._cancel())
+        self._pending = {}
+        self.status = "stopped"
+        self._changed()
 
     def _ready(self) -> list[str]:
         """Questions both asked (the future exists) and announced in the stream (so every
         message before the question has been recorded), not yet shown as a card."""
         return [rid for rid in self._asks if rid in self._announced and rid not in self._shown]
 
-    def _wait(self) -> None:
+    def _wait(self, *, raise_error: bool = True) -> None:
         """Wait while the agents compute, until a proxy asks or the run ends."""
         assert self._driver is not None
         driver = self._driver
@@ -163,10 +195,17 @@ class AutoGenSession(AdapterSession):
                 allowed=ALLOWED, agent=last.source if last else None)
                 for rid, prompt in asks.items()])
             return
+        if driver.cancelled():
+            self._pending = {}
+            self.status = "stopped"
+            self._changed()
+            return
         error = driver.exception()
         if error is not None:
             self._fail(error)
-            raise error
+            if raise_error:
+                raise error
+            return
         said = [m for m in (self.run_result.messages if self.run_result else [])
                 if isinstance(m, BaseChatMessage)]
         self._finish(said[-1].to_text() if said else None)
@@ -175,6 +214,15 @@ class AutoGenSession(AdapterSession):
         with self._cv:
             ask = self._asks.get(request.request_id)
             return ask is not None and not ask[1].done()
+
+    def _moved_on(self) -> None:
+        assert self._driver is not None
+        if self._driver.done():
+            self._wait(raise_error=False)  # how it ended: done, error (in .error), stopped
+        else:
+            # A cancelled input function does not end an AutoGen run by itself; do not
+            # wait for it here. close() stops it.
+            self._running()
 
     def _text(self, decision: Decision) -> str:
         if decision.action == "approve":
