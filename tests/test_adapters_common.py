@@ -17,7 +17,10 @@ ADAPTERS = [
 
 @pytest.mark.parametrize(("module", "package", "fix"), ADAPTERS, ids=[a[1] for a in ADAPTERS])
 def test_a_missing_framework_names_the_extra_to_install(monkeypatch, module, package, fix):
-    monkeypatch.setitem(sys.modules, package, None)  # what an absent package looks like
+    # what an absent package looks like, submodules imported by earlier tests included
+    for name in [m for m in sys.modules if m == package or m.startswith(f"{package}.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, package, None)
     monkeypatch.delitem(sys.modules, module, raising=False)
     with pytest.raises(ImportError, match=fix.replace("[", r"\[").replace("]", r"\]")):
         importlib.import_module(module)
