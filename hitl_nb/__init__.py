@@ -25,6 +25,7 @@ from ._payloads import PayloadError
 from ._preferences import Preferences
 from ._schema import Action, Decision, Level, ReviewRequest
 from ._session import Session, SessionBusy, StaleDecision, current
+from ._source import ReviewSource
 from ._validate import DecisionError
 from .widgets.review import ReviewWidget
 
@@ -41,6 +42,7 @@ __all__ = [
     "PayloadError",
     "Preferences",
     "ReviewRequest",
+    "ReviewSource",
     "ReviewWidget",
     "Session",
     "SessionBusy",

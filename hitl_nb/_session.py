@@ -26,6 +26,7 @@ from ._validate import DecisionError, make_decision
 
 if TYPE_CHECKING:
     from ._preferences import Preferences
+    from ._source import ReviewSource
     from .widgets.review import ReviewWidget
 
 Status = Literal["idle", "running", "pending", "done", "error", "stopped", "halted"]
@@ -439,16 +440,17 @@ class Session:
         return _override.undo(self, request_id, comment=comment, reviewer=reviewer)
 
 
-_current: Session | None = None
+_current: ReviewSource | None = None
 
 
-def set_current(session: Session) -> None:
+def set_current(session: ReviewSource) -> None:
     global _current
     _current = session
 
 
-def current() -> Session:
-    """The Session behind the most recently displayed review widget."""
+def current() -> ReviewSource:
+    """The session behind the most recently displayed review widget (a LangGraph
+    `Session`, or an adapter session from `hitl_nb.adapters`)."""
     if _current is None:
         raise LookupError("no review widget has been displayed yet in this kernel; run a "
                           "paused graph with %load_ext hitl_nb, or display Session(...).widget().")

@@ -13,7 +13,8 @@ WIDGETS = pathlib.Path(hitl_nb.__file__).parent / "widgets"
 def test_public_names_are_pinned():
     assert sorted(hitl_nb.__all__) == sorted([
         "Action", "Decision", "DecisionError", "FeedbackLog", "Level", "PayloadError",
-        "Preferences", "ReviewRequest", "ReviewWidget", "Session", "SessionBusy", "StaleDecision",
+        "Preferences", "ReviewRequest", "ReviewSource", "ReviewWidget", "Session", "SessionBusy",
+        "StaleDecision",
         "Verification", "__version__", "ask", "current", "load_ipython_extension", "log",
         "read_parquet", "unload_ipython_extension",
         # overrides

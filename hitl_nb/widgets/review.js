@@ -10,7 +10,7 @@ const LEVELS = {
 };
 const ACTION_LABELS = { approve: "Approve", edit: "Edit", reject: "Reject", respond: "Respond" };
 const TRAITS = ["status", "requests", "history", "history_total", "errors", "problems", "result", "error", "submit_token",
-  "emergency", "stopped", "stop_token", "undo_token", "undo_request_id", "notice", "override_errors"];
+  "emergency", "stopped", "stop_token", "undo_token", "undo_request_id", "notice", "override_errors", "overrides"];
 const PAST = {
   approve: "Approved", edit: "Edited", reject: "Rejected", respond: "Responded",
   stop: "Stopped", redirect: "Redirected", override: "Done by hand",
@@ -113,8 +113,9 @@ function fieldEditor(key, value, schema, id, raw) {
  * @param {Map<string, any>} drafts
  * @param {string} error
  * @param {string} halted  the engaged emergency stop ("" when none): decisions are refused
+ * @param {boolean} overrides  Redirect and Done by hand are offered (LangGraph sessions)
  */
-function requestCard(req, send, drafts, error, halted = "") {
+function requestCard(req, send, drafts, error, halted = "", overrides = true) {
   const rid = String(req.request_id);
   const uid = `hitl-${rid.replace(/[^A-Za-z0-9_-]/g, "_")}`;
   const card = h("section", {
@@ -283,7 +284,7 @@ function requestCard(req, send, drafts, error, halted = "") {
     buttons.append(button);
   }
   // Manual override: the reviewer did it; the agent gets the message as the result.
-  if ((req.allowed ?? []).includes("respond")) {
+  if (overrides && (req.allowed ?? []).includes("respond")) {
     const byHand = /** @type {HTMLButtonElement} */ (h("button", {
       cls: "hitl-button hitl-override",
       text: "Done by hand",
@@ -329,7 +330,9 @@ function requestCard(req, send, drafts, error, halted = "") {
       b.title = `${halted}: nothing resumes until hitl_nb.resume_all()`;
     }
   }
-  card.append(buttons, redirectRow, errorLine);
+  card.append(buttons);
+  if (overrides) card.append(redirectRow);
+  card.append(errorLine);
   return card;
 }
 
@@ -460,7 +463,7 @@ function render({ model, el }) {
     const requests = model.get("requests") ?? [];
     const live = new Set(requests.map((/** @type {any} */ r) => String(r.request_id)));
     for (const key of [...drafts.keys()]) if (!live.has(key)) drafts.delete(key);
-    for (const req of requests) root.append(requestCard(req, send, drafts, errors[req.request_id] ?? "", halted));
+    for (const req of requests) root.append(requestCard(req, send, drafts, errors[req.request_id] ?? "", halted, Boolean(model.get("overrides"))));
     const token = model.get("submit_token");
     if (token) {
       const waiting = (model.get("history") ?? []).filter((/** @type {any} */ d) => d.staged).length;

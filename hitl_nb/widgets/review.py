@@ -26,10 +26,11 @@ import traitlets
 from .. import _override
 from .._diff import changes
 from .._schema import Decision, ReviewRequest
+from .._session import Session
 from .._validate import DecisionError, schema_for
 
 if TYPE_CHECKING:
-    from .._session import Session
+    from .._source import ReviewSource
 
 _HERE = pathlib.Path(__file__).parent
 DECISION_KEYS = frozenset({"type", "request_id", "nonce", "action", "args", "message",
@@ -97,8 +98,10 @@ class ReviewWidget(anywidget.AnyWidget):
     undo_request_id = traitlets.Unicode("").tag(sync=True)
     notice = traitlets.Unicode("").tag(sync=True)
     override_errors: traitlets.Dict[str, str] = traitlets.Dict({}).tag(sync=True)
+    overrides = traitlets.Bool(False).tag(sync=True)
+    """Stop, Undo, Redirect and Done by hand: LangGraph sessions only (adapters lack them)."""
 
-    def __init__(self, session: Session, **kwargs: Any) -> None:
+    def __init__(self, session: ReviewSource, **kwargs: Any) -> None:
         super().__init__(thread_id=session.thread_id, **kwargs)
         self.session = session
         self.refusals: list[str] = []
@@ -128,7 +131,7 @@ class ReviewWidget(anywidget.AnyWidget):
             # Long sessions: show the latest cards only, so a click costs the same
             # at the 500th decision as at the first (all are in the log).
             self.history_total = len(session.history)
-            undone = _override.state(session).undone
+            undone = _override.state(session).undone if isinstance(session, Session) else set()
             first = max(0, len(session.history) - HISTORY_SHOWN)
             self.history = [self._decided(r, d, r.request_id in staged, first + i in undone)
                             for i, (r, d) in enumerate(session.history[first:])]
@@ -151,7 +154,13 @@ class ReviewWidget(anywidget.AnyWidget):
     def _sync_overrides(self) -> None:
         """Banners and fresh one-time tokens for Stop and Undo (any change spends them)."""
         session = self.session
-        halt, record = _override.halted(), session.stopped
+        halt = _override.halted()
+        self.emergency = str(halt) if halt else ""
+        self.overrides = isinstance(session, Session)
+        if not isinstance(session, Session):
+            self.stop_token = self.undo_token = self.undo_request_id = self.notice = ""
+            return
+        record = session.stopped
         self.emergency = str(halt) if halt else ""
         self.stopped = str(record) if record and session.status == "stopped" else ""
         self.stop_token = (secrets.token_hex(16)
@@ -184,7 +193,7 @@ class ReviewWidget(anywidget.AnyWidget):
         except (Exception, _override.EmergencyStop):  # the graph's own error: see `error`
             self._sync()
 
-    def _on_stop(self, content: dict[str, Any]) -> None:
+    def _on_stop(self, session: Session, content: dict[str, Any]) -> None:
         token = content.get("token")
         if set(content) - STOP_KEYS or not self.stop_token or not isinstance(token, str) \
                 or not secrets.compare_digest(token, self.stop_token):
@@ -192,12 +201,12 @@ class ReviewWidget(anywidget.AnyWidget):
             return
         self.stop_token = ""  # spent: a second click is a replay
         try:
-            self.session.stop(content.get("reason"))
+            session.stop(content.get("reason"))
         except DecisionError as exc:
             self._sync()
             self._refuse_override("stop", str(exc))
 
-    def _on_undo(self, content: dict[str, Any]) -> None:
+    def _on_undo(self, session: Session, content: dict[str, Any]) -> None:
         token, request_id = content.get("token"), content.get("request_id")
         if set(content) - UNDO_KEYS or not self.undo_token or not isinstance(token, str) \
                 or not secrets.compare_digest(token, self.undo_token) \
@@ -207,14 +216,14 @@ class ReviewWidget(anywidget.AnyWidget):
             return
         self.undo_token = ""
         try:
-            self.session.undo(str(request_id))
+            session.undo(str(request_id))
         except DecisionError as exc:
             self._sync()
             self._refuse_override("undo", str(exc))
         except (Exception, _override.EmergencyStop):  # the graph's own error: see `error`
             self._sync()
 
-    def _on_redirect(self, content: dict[str, Any]) -> None:
+    def _on_redirect(self, session: Session, content: dict[str, Any]) -> None:
         request_id = content.get("request_id")
         expected = self._nonces.get(request_id) if isinstance(request_id, str) else None
         if set(content) - REDIRECT_KEYS or expected is None or not isinstance(request_id, str) \
@@ -224,7 +233,7 @@ class ReviewWidget(anywidget.AnyWidget):
             return
         del self._nonces[request_id]  # spent before anything runs
         try:
-            self.session.redirect(content.get("instructions", ""), request_id)
+            session.redirect(content.get("instructions", ""), request_id)
         except DecisionError as exc:
             if any(r.request_id == request_id for r in self.session.pending):
                 self._nonces[request_id] = expected  # nothing changed: the card stays live
@@ -244,7 +253,11 @@ class ReviewWidget(anywidget.AnyWidget):
         handler = {"stop": self._on_stop, "undo": self._on_undo,
                    "redirect": self._on_redirect}.get(str(kind))
         if handler is not None:
-            handler(content)
+            if isinstance(self.session, Session):
+                handler(self.session, content)
+            else:
+                self._refuse_override(str(kind), f"refused: {kind} is not available for this "
+                                                 "run (LangGraph sessions only); nothing changed.")
             return
         if content == {"type": "tick"}:  # a deadline passed in the browser: check ours
             self.session.expire_overdue()
