@@ -7,7 +7,8 @@
 
 from ._ask import ask
 from ._ipython import load_ipython_extension, unload_ipython_extension
-from ._log import FeedbackLog, Verification, log
+from ._log import FeedbackLog, LogIntegrityError, Verification, log, use_log
+from ._log_binding import ArgsMismatch
 from ._payloads import PayloadError
 from ._schema import Action, Decision, Level, ReviewRequest
 from ._session import Session, SessionBusy, StaleDecision, current
@@ -18,10 +19,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Action",
+    "ArgsMismatch",
     "Decision",
     "DecisionError",
     "FeedbackLog",
     "Level",
+    "LogIntegrityError",
     "PayloadError",
     "ReviewRequest",
     "ReviewWidget",
@@ -35,4 +38,5 @@ __all__ = [
     "load_ipython_extension",
     "log",
     "unload_ipython_extension",
+    "use_log",
 ]

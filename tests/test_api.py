@@ -16,6 +16,8 @@ def test_public_names_are_pinned():
         "ReviewRequest", "ReviewWidget", "Session", "SessionBusy", "StaleDecision",
         "Verification", "__version__", "ask", "current", "load_ipython_extension", "log",
         "unload_ipython_extension",
+        # the persistent, tamper-evident log
+        "ArgsMismatch", "LogIntegrityError", "use_log",
     ])
     for name in hitl_nb.__all__:
         assert hasattr(hitl_nb, name), name
