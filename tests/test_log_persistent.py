@@ -31,10 +31,23 @@ def strip(row: dict) -> dict:
     return {k: v for k, v in row.items() if k not in ("prev_hash", "entry_hash")}
 
 
-def run_python(code: str, *args: str, **popen) -> subprocess.Popen:
-    """Another kernel: a fresh interpreter with the package, running `code`."""
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *args], cwd=ROOT,
-                            text=True, **popen)
+@pytest.fixture
+def run_python():
+    """Start another kernel: a fresh interpreter with the package, running `code`.
+    Whatever is still running when the test ends (e.g. after a failure) is killed."""
+    started: list[subprocess.Popen] = []
+
+    def run(code: str, *args: str, **popen) -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *args],
+                                cwd=ROOT, text=True, **popen)
+        started.append(proc)
+        return proc
+
+    yield run
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 # -- the same log, kept on disk ----------------------------------------------------------------
@@ -213,7 +226,7 @@ def test_in_memory_log_keeps_requests_the_same_way():
     assert log.requests(undecided=True) == [request]
 
 
-def test_requests_survive_a_kernel_restart_with_their_original_time(tmp_path):
+def test_requests_survive_a_kernel_restart_with_their_original_time(tmp_path, run_python):
     checkpoints, audit = tmp_path / "checkpoints.sqlite", tmp_path / "audit.sqlite"
     first_kernel = run_python("""
         import sqlite3, sys
@@ -256,7 +269,7 @@ def test_requests_survive_a_kernel_restart_with_their_original_time(tmp_path):
 
 # -- several writers, kill -9 ------------------------------------------------------------------
 WRITER = """
-    import sys
+    import sys, time
     import hitl_nb
     from hitl_nb._schema import Decision, ReviewRequest
     path, me, other, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -264,7 +277,7 @@ WRITER = """
     request = ReviewRequest(request_id=me, interrupt_id=me, kind="ask", action="step")
     print("ready", flush=True)
     sys.stdin.readline()                       # start together
-    mine = 0
+    mine, give_up = 0, time.monotonic() + 60
     while True:
         seen = bool(log.rows_for(other))
         log.record(request, Decision(action="approve", reviewer=me, args={"n": mine}))
@@ -272,11 +285,13 @@ WRITER = """
         # keep going until the other writer's rows came before one of ours: interleaved
         if mine >= n and seen:
             break
+        if time.monotonic() > give_up:
+            sys.exit(f"{me}: no row from {other} within 60 s")
     print(mine, flush=True)
 """
 
 
-def test_two_processes_appending_keep_one_valid_chain(tmp_path):
+def test_two_processes_appending_keep_one_valid_chain(tmp_path, run_python):
     path = tmp_path / "audit.sqlite"
     hitl_nb.FeedbackLog(path).close()
     writers = [run_python(WRITER, str(path), me, other, "150", stdin=subprocess.PIPE,
@@ -334,7 +349,7 @@ STREAM = """
 
 
 @pytest.mark.parametrize("after", [25, 60])
-def test_kill_9_loses_no_acknowledged_decision(tmp_path, after):
+def test_kill_9_loses_no_acknowledged_decision(tmp_path, run_python, after):
     path = tmp_path / "audit.sqlite"
     acknowledged: list[str] = []
     for _ in range(2):  # the second kernel appends to the file the first one died on
