@@ -228,6 +228,16 @@ class FeedbackLog:
     >>> log.verify()                              # OK, or the first tampered entry
     >>> df = log.to_pandas()                      # one row per decision
 
+    After a kernel restart (with a persistent checkpointer such as `SqliteSaver`), the
+    log says which threads had open requests and what was decided on them already:
+
+    >>> log = hitl_nb.use_log("audit.sqlite")
+    >>> threads = {r.thread_id for r in log.requests()}            # or undecided=True
+    >>> sessions = [Session.attach(graph, {"configurable": {"thread_id": t}})
+    ...             for t in threads]                              # the checkpoint decides
+    >>> open_now = [r for s in sessions for r in s.pending]       # what is still pending
+    >>> log.rows_for(open_now[0].request_id)        # e.g. the first of two approvals
+
     With a path, every `record` is one SQLite transaction (WAL, `synchronous=FULL`):
     when it returns, the row survives `kill -9` of the kernel and a power cut. Several
     kernels may append to one file; the chain stays single. `synchronous="NORMAL"` is
@@ -305,7 +315,8 @@ class FeedbackLog:
     def requests(self, *, thread_id: str | None = None,
                  undecided: bool = False) -> list[ReviewRequest]:
         """Stored requests in the order they were first shown (`raw` is not stored; the
-        checkpoint holds the payload). `undecided=True`: only those with no logged row.
+        checkpoint holds the payload). `undecided=True`: only those with no logged row
+        at all (a request with one of two approvals has a row: ask the checkpoint).
 
         >>> log.requests(undecided=True)     # after a restart: what was left open
         """
