@@ -203,9 +203,13 @@ class _MemoryStore:
         return verify_rows(iter(self._rows), anchor)
 
     def record_request(self, request: ReviewRequest) -> ReviewRequest:
-        first = self._requests.setdefault(request.request_id, request)
-        return request if first is request else replace(request,
-                                                          requested_at=first.requested_at)
+        first = self._requests.get(request.request_id)
+        if first is None:  # kept like the SQLite store keeps it: without the raw payload
+            self._requests[request.request_id] = replace(request, raw=None)
+            return request
+        if first.requested_at == request.requested_at:
+            return request
+        return replace(request, requested_at=first.requested_at)
 
     def requests(self, thread_id: str | None, undecided: bool) -> list[ReviewRequest]:
         return [r for r in self._requests.values()

@@ -219,11 +219,25 @@ def test_record_request_is_idempotent_and_keeps_the_first_time(tmp_path):
 
 def test_in_memory_log_keeps_requests_the_same_way():
     log = hitl_nb.FeedbackLog()
-    request = hitl_nb.ReviewRequest(request_id="r1", interrupt_id="r1", kind="ask", action="x")
+    request = hitl_nb.ReviewRequest(request_id="r1", interrupt_id="r1", kind="ask", action="x",
+                                    raw={"big": "payload"})
     later = hitl_nb.ReviewRequest(request_id="r1", interrupt_id="r1", kind="ask", action="x")
-    log.record_request(request)
+    assert log.record_request(request) is request
     assert log.record_request(later).requested_at == request.requested_at
     assert log.requests(undecided=True) == [request]
+    assert log.requests()[0].raw is None
+
+
+def test_a_session_stores_each_request_when_it_first_shows_it(graph):
+    session = hitl_nb.Session(graph, config()).invoke(REFUND)
+    [refund] = session.pending
+    assert hitl_nb.log().requests() == [refund]
+    second_view = hitl_nb.Session.attach(graph, session.config)  # e.g. another widget
+    assert second_view.pending[0].requested_at == refund.requested_at
+    session.approve()
+    [draft] = session.pending
+    assert hitl_nb.log().requests() == [refund, draft]
+    assert hitl_nb.log().requests(undecided=True) == [draft]
 
 
 def test_requests_survive_a_kernel_restart_with_their_original_time(tmp_path, run_python):
