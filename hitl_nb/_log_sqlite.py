@@ -128,7 +128,15 @@ class SqliteStore:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            self._commit()
+
+    def _commit(self) -> None:
+        try:
             self._db.execute("COMMIT")
+        except sqlite3.Error:
+            if self._db.in_transaction:  # e.g. disk full: leave the connection usable
+                self._db.execute("ROLLBACK")
+            raise
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -143,7 +151,7 @@ class SqliteStore:
                 self._depth -= 1
                 if self._depth == 0:
                     self._tail = None
-                    self._db.execute("COMMIT")  # what was decided stays, even after an error
+                    self._commit()  # what was decided stays, even after an error
 
     def _last(self) -> tuple[int, str]:
         found = self._db.execute("SELECT seq, CAST(entry_hash AS BLOB) FROM entries "
@@ -175,11 +183,13 @@ class SqliteStore:
 
     def rows(self) -> Iterator[dict[str, Any]]:
         # Page by seq instead of holding a cursor: the caller may append between rows.
-        after = -(2**63)
+        after: int | None = None
         while True:
             with self._lock:
-                page = self._db.execute(f"{_ENTRY} WHERE seq > ? ORDER BY seq LIMIT ?",
-                                        (after, _PAGE)).fetchall()
+                page = self._db.execute(
+                    f"{_ENTRY} ORDER BY seq LIMIT ?" if after is None else
+                    f"{_ENTRY} WHERE seq > ? ORDER BY seq LIMIT ?",
+                    (_PAGE,) if after is None else (after, _PAGE)).fetchall()
             for seq, did, _rid, body, digest in page:
                 yield _decode(seq, did, body, digest)
             if len(page) < _PAGE:

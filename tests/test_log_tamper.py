@@ -96,6 +96,21 @@ def test_any_flipped_byte_of_any_stored_field_is_detected(pristine, ids, row, co
     path.unlink()
 
 
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(row=st.integers(0, N - 1),  # seq is unique: a new value lies outside 1..N
+       new_seq=st.one_of(st.integers(-(2**63), 0), st.integers(N + 1, 2**63 - 1)))
+def test_any_changed_sequence_number_is_detected(pristine, ids, row, new_seq):
+    path = fresh_copy(pristine)
+    sql(path, "UPDATE entries SET seq = ? WHERE seq = ?", new_seq, row + 1)
+    # the order SQLite now returns, and the first place it departs from 1, 2, ... n
+    order = sorted([(k + 1, ids[k]) for k in range(N) if k != row] + [(new_seq, ids[row])])
+    first = next(p for p, (seq, _) in enumerate(order) if seq != p + 1)
+    result = verify(path)
+    assert (result.ok, result.first_bad, result.decision_id) == (False, first, order[first][1])
+    path.unlink()
+
+
 # -- one changed byte in the raw database file, where the row's JSON sits ---------------------
 @settings(max_examples=200, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
