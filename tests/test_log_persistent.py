@@ -84,6 +84,14 @@ def test_same_rows_same_hashes_as_in_memory(tmp_path):
     assert disk.verify() == memory.verify()
 
 
+def test_iteration_pages_through_long_logs_in_order(tmp_path):
+    rows = decision_rows(2 * 2048 + 5)
+    log = hitl_nb.FeedbackLog(tmp_path / "a.sqlite")
+    log.extend(rows)
+    assert [r["decision_id"] for r in log] == [r["decision_id"] for r in rows]
+    assert len(log) == len(rows)
+
+
 def test_every_stored_body_is_the_hashed_canonical_json(tmp_path):
     import hashlib
 
