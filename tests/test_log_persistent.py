@@ -316,7 +316,7 @@ WRITER = """
 def test_two_processes_appending_keep_one_valid_chain(tmp_path, run_python):
     path = tmp_path / "audit.sqlite"
     hitl_nb.FeedbackLog(path).close()
-    writers = [run_python(WRITER, str(path), me, other, "100", stdin=subprocess.PIPE,
+    writers = [run_python(WRITER, str(path), me, other, "40", stdin=subprocess.PIPE,
                           stdout=subprocess.PIPE)
                for me, other in (("A", "B"), ("B", "A"))]
     for w in writers:
