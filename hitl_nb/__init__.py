@@ -7,7 +7,8 @@
 
 from ._ask import ask
 from ._ipython import load_ipython_extension, unload_ipython_extension
-from ._log import FeedbackLog, Verification, log, read_parquet
+from ._log import FeedbackLog, LogIntegrityError, Verification, log, read_parquet, use_log
+from ._log_binding import ArgsMismatch
 from ._override import (
     EmergencyStop,
     Halt,
@@ -33,12 +34,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Action",
+    "ArgsMismatch",
     "Decision",
     "DecisionError",
     "EmergencyStop",
     "FeedbackLog",
     "Halt",
     "Level",
+    "LogIntegrityError",
     "PayloadError",
     "Preferences",
     "ReviewRequest",
@@ -64,4 +67,5 @@ __all__ = [
     "read_parquet",
     "resume_all",
     "unload_ipython_extension",
+    "use_log",
 ]

@@ -20,6 +20,7 @@ from langgraph.types import Command
 from . import _override
 from ._log import FeedbackLog
 from ._log import log as default_log
+from ._log_binding import ArgsMismatch, binding_problem
 from ._payloads import PayloadError, middleware_decision, plain_resume_value, requests_from_value
 from ._schema import Action, Decision, ReviewRequest, Source, utcnow
 from ._validate import DecisionError, make_decision
@@ -121,15 +122,14 @@ class Session:
                 continue
             for request in found:
                 if request.request_id not in self._staged:
-                    pending[request.request_id] = self._seen.setdefault(request.request_id,
-                                                                        request)
+                    pending[request.request_id] = self._remember(request)
         if not snap.interrupts and snap.next:
             request = ReviewRequest(
                 request_id=f"breakpoint:{checkpoint_id}", interrupt_id="", kind="breakpoint",
                 action=", ".join(snap.next), reason=f"Paused before {', '.join(snap.next)}",
                 allowed=("approve", "reject"), thread_id=self.thread_id,
                 checkpoint_id=checkpoint_id)
-            pending[request.request_id] = self._seen.setdefault(request.request_id, request)
+            pending[request.request_id] = self._remember(request)
         self._pending = pending
         if pending or self.problems:
             self.status = "pending"
@@ -141,6 +141,12 @@ class Session:
                 self.result = snap.values
         self._changed()
         return self
+
+    def _remember(self, request: ReviewRequest) -> ReviewRequest:
+        """First sight of a request: store it durably (a restart keeps its requested_at)."""
+        if request.request_id not in self._seen:
+            self._seen[request.request_id] = self.log.record_request(request)
+        return self._seen[request.request_id]
 
     # -- running -----------------------------------------------------------------
     def invoke(self, inputs: Any = None) -> Session:
@@ -297,7 +303,21 @@ class Session:
             self._busy = False
         return self
 
+    def _check_bound(self) -> None:
+        """Refuse to resume a staged decision whose args differ from its logged args_hash."""
+        bad = {rid: problem for rid, decision in self._staged.items()
+               if (problem := binding_problem(self.log, rid, decision))}
+        if bad:
+            for rid in bad:  # decide it again; the logged row stays as evidence
+                del self._staged[rid]
+                self._pending[rid] = self._seen[rid]
+            self._changed()
+            raise ArgsMismatch("nothing was resumed: " + "; ".join(
+                f"request {rid!r}: {problem}" for rid, problem in bad.items())
+                + ". Decide these requests again.")
+
     def _submit(self) -> None:
+        self._check_bound()
         resume: dict[str, Any] = {}
         for interrupt_id in {self._seen[rid].interrupt_id for rid in self._staged}:
             # all actions of one interrupt (a batched middleware call) go back together
