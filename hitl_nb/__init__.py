@@ -5,19 +5,22 @@
 >>> hitl_nb.log().to_pandas()                                 # one row per decision
 """
 
-from ._ask import ask
+from ._ask import ask, ask_many
 from ._ipython import load_ipython_extension, unload_ipython_extension
 from ._log import FeedbackLog, Verification, log
 from ._payloads import PayloadError
 from ._schema import Action, Decision, Level, ReviewRequest
 from ._session import Session, SessionBusy, StaleDecision, current
 from ._validate import DecisionError
+from .widgets.batch import BatchReview, BulkResult
 from .widgets.review import ReviewWidget
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Action",
+    "BatchReview",
+    "BulkResult",
     "Decision",
     "DecisionError",
     "FeedbackLog",
@@ -31,6 +34,7 @@ __all__ = [
     "Verification",
     "__version__",
     "ask",
+    "ask_many",
     "current",
     "load_ipython_extension",
     "log",

@@ -82,7 +82,7 @@ function fieldEditor(key, value, schema, id, raw) {
     area.rows = Math.min(12, Math.max(3, String(value ?? "").split("\n").length + 1));
     area.value = String(value ?? "");
     input = area;
-    read = () => area.value;
+    read = () => (area.value === "" && value === null ? null : area.value); // optional text left empty
   } else {
     const area = document.createElement("textarea");
     area.rows = 4;

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from .._diff import changes
+from .._diff import changes, editor_schema
 from .._schema import Decision, ReviewRequest
 from .._validate import DecisionError, schema_for
 
@@ -105,7 +105,7 @@ class ReviewWidget(anywidget.AnyWidget):
         self.errors = {k: v for k, v in self.errors.items() if k in self._nonces}
         with self.hold_sync():
             self.requests = [{**r.to_json(), "nonce": self._nonces[r.request_id],
-                              "args_schema": schema_for(r)} for r in pending]
+                              "args_schema": editor_schema(schema_for(r))} for r in pending]
             staged = set(session.staged)
             # Long sessions: show the latest cards only, so a click costs the same
             # at the 500th decision as at the first (all are in the log).
