@@ -8,6 +8,7 @@
 from ._ask import ask, ask_many
 from ._ipython import load_ipython_extension, unload_ipython_extension
 from ._log import FeedbackLog, Verification, log
+from ._notify import Feed, Notification, UndoError, feed, notifies, notify
 from ._payloads import PayloadError
 from ._schema import Action, Decision, Level, ReviewRequest
 from ._session import Session, SessionBusy, StaleDecision, current
@@ -23,20 +24,26 @@ __all__ = [
     "BulkResult",
     "Decision",
     "DecisionError",
+    "Feed",
     "FeedbackLog",
     "Level",
+    "Notification",
     "PayloadError",
     "ReviewRequest",
     "ReviewWidget",
     "Session",
     "SessionBusy",
     "StaleDecision",
+    "UndoError",
     "Verification",
     "__version__",
     "ask",
     "ask_many",
     "current",
+    "feed",
     "load_ipython_extension",
     "log",
+    "notifies",
+    "notify",
     "unload_ipython_extension",
 ]

@@ -39,9 +39,10 @@ COLUMNS: tuple[str, ...] = (
     "args_hash", "prev_hash", "entry_hash",
 )
 
-DECISIONS = ("approve", "edit", "reject", "respond", "auto", "timeout")
+DECISIONS = ("approve", "edit", "reject", "respond", "auto", "timeout", "undo")
 """`decision` values: the reviewer actions, plus `auto` (applied by policy at the
-autonomy / notify levels) and `timeout` (a deadline passed; the default applied)."""
+autonomy / notify levels), `timeout` (a deadline passed; the default applied) and
+`undo` (a reviewer undid an automatic action: its compensator ran)."""
 
 
 def entry_hash(prev_hash: str, row: dict[str, Any]) -> str:
