@@ -48,6 +48,23 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any
     return out
 
 
+def log_patch(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """The RFC 6902 patch from `before` to `after`, each `replace` of long text carrying
+    its word diff as an extra `text_diff` member (patch appliers ignore extra members).
+
+    >>> log_patch({"n": 1}, {"n": 2})
+    [{'op': 'replace', 'path': '/n', 'value': 2}]
+    """
+    out = []
+    for op in jsonpatch.make_patch(before, after).patch:
+        if op["op"] == "replace" and isinstance(op.get("value"), str):
+            old = jsonpointer.resolve_pointer(before, op["path"])
+            if isinstance(old, str) and max(len(old), len(op["value"])) >= LONG_TEXT:
+                op = {**op, "text_diff": [list(seg) for seg in text_diff(old, op["value"])]}
+        out.append(op)
+    return out
+
+
 def json_schema_of(schema: Any) -> dict[str, Any] | None:
     """A JSON schema from what an agent author has at hand: a JSON-schema dict, a
     pydantic model class, or a LangChain tool (its call schema)."""

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import jsonpatch
 from rapidfuzz.distance import Levenshtein
 
+from ._diff import log_patch
 from ._schema import LEVELS, Decision, ReviewRequest, args_hash, canonical_json
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def build_row(request: ReviewRequest, decision: Decision | None = None, *,
     """The log row for one decision (hashes are added by `FeedbackLog.append`)."""
     final = decision.args if decision else request.args
     edited = final != request.args
-    patch = jsonpatch.make_patch(request.args, final).patch if edited else []
+    patch = log_patch(request.args, final) if edited else []
     distance = (float(Levenshtein.distance(canonical_json(request.args), canonical_json(final)))
                 if edited else None)
     decided_at = decision.decided_at if decision else request.requested_at

@@ -146,6 +146,10 @@ class BatchReview(anywidget.AnyWidget):
         """Items matching the current filter, in the current sort order."""
         return list(self._queue.ordered(self._query))
 
+    def view_query(self) -> dict[str, Any]:
+        """The current view as the front end sends it in a `query` message."""
+        return self._query.to_json()
+
     @property
     def matching_approvable(self) -> int:
         """How many pending items match the filter and allow approve."""

@@ -112,7 +112,10 @@ class ReviewWidget(anywidget.AnyWidget):
             self.history_total = len(session.history)
             self.history = [self._decided(r, d, r.request_id in staged)
                             for r, d in session.history[-HISTORY_SHOWN:]]
-            self.submit_token = secrets.token_hex(16) if staged and pending else ""
+            # Offer "submit now" only when it can resume something: a batched call
+            # goes back whole, so a part of it just waits for the rest.
+            self.submit_token = (secrets.token_hex(16)
+                                 if staged and pending and session._submittable() else "")
             self.problems = list(session.problems)
             self.status = session.status
             self.result = _pretty(session.result) if session.status == "done" else ""
