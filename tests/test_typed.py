@@ -3,7 +3,7 @@ enums from pydantic, and long-text diffs stored in the feedback log."""
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import jsonpatch
@@ -19,7 +19,7 @@ import hitl_nb
 from hitl_nb.demo import SupportDesk
 
 
-class Channel(str, Enum):
+class Channel(StrEnum):
     card = "card"
     bank = "bank"
 
@@ -172,7 +172,7 @@ def test_ask_many_rejects_bad_input_in_the_node():
         hitl_nb.ask_many([])
     with pytest.raises(hitl_nb.PayloadError, match="item 1 must be a dict"):
         hitl_nb.ask_many([{"action": "a"}, "b"])  # type: ignore[list-item]
-    with pytest.raises(hitl_nb.PayloadError, match="item 0: .*unexpected keyword"):
+    with pytest.raises(hitl_nb.PayloadError, match=r"item 0: .*unexpected keyword"):
         hitl_nb.ask_many([{"action": "a", "colour": "red"}])
     with pytest.raises(hitl_nb.PayloadError, match="confidence must be between 0 and 1"):
         hitl_nb.ask_many([{"action": "a"}, {"action": "b", "confidence": 3}])
