@@ -56,6 +56,8 @@ def _confidence(value: Any) -> float | None:
 
 
 def _allowed(value: Any, where: str) -> tuple[Action, ...]:
+    if type(value) in (list, tuple) and value and all(v in ACTIONS for v in value):
+        return tuple(dict.fromkeys(value))  # the common case, without ABC checks
     if isinstance(value, str) or not isinstance(value, Sequence) or not value:
         raise PayloadError(f"{where}: allowed decisions must be a non-empty list drawn from "
                            f"{list(ACTIONS)}, got {value!r}.")

@@ -172,11 +172,18 @@ class Item:
     key: int
     session: Session
     request: ReviewRequest
-    text: str
     decision: Decision | None = None
     staged: bool = False
     gone: bool = False
     """No longer pending, but not decided here (answered elsewhere, or the run moved on)."""
+    _text: str | None = None
+
+    @property
+    def text(self) -> str:
+        """Lower-cased search text, built on the first text search (not for every row)."""
+        if self._text is None:
+            self._text = _search_text(self.request, self.session.thread_id)
+        return self._text
 
     @property
     def pending(self) -> bool:
@@ -250,8 +257,7 @@ class Queue:
                 item.gone = request_id not in pending
         for request_id, request in pending.items():
             if request_id not in known:
-                item = Item(key=len(self.items), session=session, request=request,
-                            text=_search_text(request, session.thread_id))
+                item = Item(key=len(self.items), session=session, request=request)
                 known[request_id] = item
                 self.items.append(item)
         self.version += 1

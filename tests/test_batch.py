@@ -380,3 +380,44 @@ def test_fan_out_resumes_decided_branches_in_one_command_and_keeps_the_rest(monk
     assert session.done
     assert sorted(session.result["done"]) == [11, 13]
     assert [r["decision"] for r in hitl_nb.log()] == ["approve"] * 2 + ["reject"] * 3
+
+
+# -- the demo's dataset run ---------------------------------------------------------------
+def test_demo_refund_queue_end_to_end():
+    from hitl_nb.demo import propose, refund_queue_agent, refund_requests
+
+    rows = refund_requests(400, seed=3)
+    proposals = [propose(r) for r in rows]
+    desk = SupportDesk()
+    session = hitl_nb.Session(refund_queue_agent(desk), config()).invoke({"requests": rows})
+    batch = hitl_nb.BatchReview(session)
+    assert batch.counts["pending"] == 400
+    batch.query(action="issue_refund", risk="low", min_confidence=0.9)
+    chosen = [p for p in proposals if p["action"] == "issue_refund" and p["risk"] == "low"
+              and p["confidence"] >= 0.9]
+    assert batch.matching_approvable == len(chosen) > 0
+    batch.approve_matching(expected=len(chosen))
+    batch.query(action=None, risk=None, min_confidence=None)
+    batch.reject([i.key for i in batch.matching], message="a person will look")
+    summary = session.result["summary"]
+    assert summary["refunded"] == len(chosen)
+    assert summary["not approved"] == 400 - len(chosen)
+    assert summary["amount_refunded"] == pytest.approx(sum(p["args"]["amount"] for p in chosen))
+    assert desk.count("issue_refund") == len(chosen)
+    assert len(hitl_nb.log()) == 400
+
+
+def test_demo_fan_out_partial_resume():
+    from hitl_nb.demo import refund_fan_out_agent, refund_requests
+
+    rows = refund_requests(6, seed=1)
+    session = hitl_nb.Session(refund_fan_out_agent(), config()).invoke({"requests": rows})
+    batch = hitl_nb.BatchReview(session)
+    assert batch.counts["pending"] == 6
+    first_two = [r["id"] for r in batch.rows[:2]]
+    batch.approve(first_two)
+    assert batch.counts["pending"] == 4
+    assert len(session.pending) == 4
+    approved = sorted(i.request.args["order"] for i in batch.items if i.key in first_two)
+    outcomes = session.graph.get_state(session.config).values["outcomes"]
+    assert sorted(order for order, _ in outcomes) == approved  # only the decided branches ran

@@ -209,3 +209,23 @@ def test_notify_inside_a_graph_takes_the_thread_id(fresh_default_feed):
     assert len(widget.items) == 2
     assert fresh_default_feed.items[0].request.thread_id == "feed-thread"
     assert hitl_nb.log().to_pandas().thread_id.tolist() == ["feed-thread", "feed-thread"]
+
+
+def test_demo_agent_schedules_a_call_at_notify_level_and_undo_cancels_it(fresh_default_feed):
+    from hitl_nb.demo import SupportDesk, support_agent
+
+    desk = SupportDesk()
+    session = hitl_nb.Session(support_agent(desk), {"configurable": {"thread_id": "call"}})
+    session.invoke({"messages": [("user", "schedule a call about order 1043")]})
+    assert session.done  # notify level: it did not stop
+    assert desk.calls == {1: {"order": 1043, "customer": "alan@example.com",
+                              "when": "tomorrow 10:00"}}
+    [item] = fresh_default_feed.items
+    assert (item.request.action, item.request.level) == ("schedule_call", "notify")
+    assert item.result == "call 1 scheduled with alan@example.com for tomorrow 10:00"
+    widget = fresh_default_feed.widget()
+    send(widget, undo_message(widget))
+    assert desk.calls == {}
+    assert desk.count("cancel_call") == 1
+    assert [(r["decision"], r["thread_id"]) for r in hitl_nb.log()] == [
+        ("auto", "call"), ("undo", "call")]
