@@ -114,9 +114,14 @@ function render({ model, el }) {
   /** @type {string | undefined} */
   let focusedConfirm;
 
+  // Changes made before Python answered build on the last query sent, not on the old
+  // view: picking an action then a risk quickly must keep both.
+  /** @type {any} */
+  let wanted = null;
+  let seq = 0;
   /** @param {Record<string, unknown>} change  (filter fields, or sort/page/page_size) */
   const sendQuery = (change) => {
-    const view = model.get("view") ?? {};
+    const view = wanted ?? model.get("view") ?? {};
     const query = { filter: { ...(view.filter ?? {}) }, sort: view.sort ?? "queue", descending: Boolean(view.descending), page: view.page ?? 0, page_size: view.page_size ?? 25 };
     const { filter, ...rest } = change;
     if (filter) {
@@ -124,7 +129,9 @@ function render({ model, el }) {
       query.page = 0;
     }
     Object.assign(query, rest);
-    model.send({ type: "query", query });
+    wanted = query;
+    seq += 1;
+    model.send({ type: "query", query, seq });
   };
 
   // The filter bar is built once, so typing in it never loses focus on a redraw.
@@ -271,6 +278,7 @@ function render({ model, el }) {
       if (error) body.append(h("tr", { cls: "hitl-batch-error-row" }, [h("td", { attrs: { colspan: "10" } }, [h("p", { cls: "hitl-error", text: String(error), attrs: { role: "alert", "data-testid": "hitl-batch-row-error" } })])]));
       if (editing === row.id && pending) body.append(editorRow(row));
     }
+    if (!rows.length) body.append(h("tr", {}, [h("td", { cls: "hitl-batch-empty", text: "Nothing matches this filter.", attrs: { colspan: "10", "data-testid": "hitl-batch-empty" } })]));
     table.replaceChildren(h("thead", {}, [head]), body);
   };
 
@@ -378,6 +386,7 @@ function render({ model, el }) {
   // Text typed in the search box counts as the filter once the model has echoed it.
   model.on("change:view", () => {
     typing = undefined;
+    if ((model.get("view") ?? {}).seq === seq) wanted = null; // our last query is applied
   });
   // One state update changes several traits at once: draw once for all of them.
   let scheduled = false;

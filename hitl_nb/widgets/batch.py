@@ -3,7 +3,8 @@
 Only the visible page's rows are synced to the browser. The front end (`batch.js`)
 sends:
 
-- `{"type": "query", "query": {...}}`: filter / sort / page (validated, idempotent);
+- `{"type": "query", "query": {...}, "seq": n}`: filter / sort / page (validated,
+  idempotent; `seq` comes back in `view` so the page knows its query was applied);
 - `{"type": "decide", "token", "action": "approve" | "reject", "ids": [...], "message"}`;
 - `{"type": "edit", "token", "id", "args"}`;
 - `{"type": "prepare_matching", "token"}`, then `{"type": "confirm_matching", "token",
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 _HERE = pathlib.Path(__file__).parent
 MESSAGE_KEYS: dict[str, frozenset[str]] = {
-    "query": frozenset({"type", "query"}),
+    "query": frozenset({"type", "query", "seq"}),
     "decide": frozenset({"type", "token", "action", "ids", "message"}),
     "edit": frozenset({"type", "token", "id", "args"}),
     "prepare_matching": frozenset({"type", "token"}),
@@ -115,6 +116,7 @@ class BatchReview(anywidget.AnyWidget):
         self._query = Query.from_json({"page_size": page_size})
         self._confirm: _Pending | None = None
         self._deferred: set[int] | None = None
+        self._seq = 0
         self._facets_version = -1
         self.on_msg(self._on_message)
         for session in self._queue.sessions:
@@ -187,7 +189,7 @@ class BatchReview(anywidget.AnyWidget):
                 self.facets = queue.facets()
                 self._facets_version = queue.version
             self.rows = rows
-            self.view = {**query.to_json(), "pages": last + 1,
+            self.view = {**query.to_json(), "pages": last + 1, "seq": self._seq,
                          "described": query.filter.describe()}
             self.counts = {"total": len(queue.items), "pending": pending,
                            "decided": len(queue.items) - pending, "matching": len(ordered),
@@ -333,10 +335,13 @@ class BatchReview(anywidget.AnyWidget):
             self._refuse(f"refused: unexpected fields {sorted(unknown)}; nothing changed.")
             return
         if kind == "query":
+            seq = content.get("seq", 0)
+            self._seq = seq if isinstance(seq, int) and not isinstance(seq, bool) else 0
             try:
                 self._set_query(Query.from_json(content.get("query")))
             except QueryError as exc:
                 self._refuse(f"refused query: {exc}")
+                self._render()  # echo `seq`: the page drops the query it was waiting for
             return
         if kind == "cancel_matching":
             self._drop_confirm()
