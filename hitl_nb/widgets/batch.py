@@ -133,6 +133,13 @@ class BatchReview(anywidget.AnyWidget):
                     for t in thread_ids]
         return cls(sessions, page_size=page_size, reviewer=reviewer)
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        from .._session import set_current
+
+        if len(self._queue.sessions) == 1:  # hitl_nb.current() works as for a review widget
+            set_current(self._queue.sessions[0])
+        return super()._repr_mimebundle_(**kwargs)
+
     # -- reading -----------------------------------------------------------------
     @property
     def sessions(self) -> list[Session]:

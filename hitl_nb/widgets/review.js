@@ -9,7 +9,7 @@ const LEVELS = {
   human_leads: "Human leads",
 };
 const ACTION_LABELS = { approve: "Approve", edit: "Edit", reject: "Reject", respond: "Respond" };
-const TRAITS = ["status", "requests", "history", "history_total", "errors", "problems", "result", "error", "submit_token"];
+const TRAITS = ["status", "requests", "history", "history_total", "pending_total", "errors", "problems", "result", "error", "submit_token"];
 const PAST = { approve: "Approved", edit: "Edited", reject: "Rejected", respond: "Responded" };
 
 /**
@@ -347,6 +347,10 @@ function render({ model, el }) {
     const live = new Set(requests.map((/** @type {any} */ r) => String(r.request_id)));
     for (const key of [...drafts.keys()]) if (!live.has(key)) drafts.delete(key);
     for (const req of requests) root.append(requestCard(req, send, drafts, errors[req.request_id] ?? ""));
+    const more = (model.get("pending_total") ?? requests.length) - requests.length;
+    if (more > 0) {
+      root.append(h("p", { cls: "hitl-hidden", text: `${more} more pending requests are not shown here: review them page by page with hitl_nb.BatchReview(hitl_nb.current())`, attrs: { "data-testid": "hitl-more-pending" } }));
+    }
     const token = model.get("submit_token");
     if (token) {
       const waiting = (model.get("history") ?? []).filter((/** @type {any} */ d) => d.staged).length;

@@ -31,6 +31,8 @@ DECISION_KEYS = frozenset({"type", "request_id", "nonce", "action", "args", "mes
 SUBMIT_KEYS = frozenset({"type", "token"})
 HISTORY_SHOWN = 25
 """Decided cards kept in the widget; older ones are counted, and all are in the log."""
+PENDING_SHOWN = 50
+"""Pending cards shown at once; a bigger queue is for `hitl_nb.BatchReview` (paged)."""
 
 
 def _decided_json(request: ReviewRequest, decision: Decision, staged: bool) -> dict[str, Any]:
@@ -79,6 +81,7 @@ class ReviewWidget(anywidget.AnyWidget):
     error = traitlets.Unicode("").tag(sync=True)
     submit_token = traitlets.Unicode("").tag(sync=True)
     history_total = traitlets.Int(0).tag(sync=True)
+    pending_total = traitlets.Int(0).tag(sync=True)
 
     def __init__(self, session: Session, **kwargs: Any) -> None:
         super().__init__(thread_id=session.thread_id, **kwargs)
@@ -99,7 +102,7 @@ class ReviewWidget(anywidget.AnyWidget):
     def _sync(self) -> None:
         """Mirror the session into synced state; new requests get new nonces."""
         session = self.session
-        pending = session.pending
+        pending = session.pending[:PENDING_SHOWN]
         self._nonces = {r.request_id: self._nonces.get(r.request_id) or secrets.token_hex(16)
                         for r in pending}
         self.errors = {k: v for k, v in self.errors.items() if k in self._nonces}
@@ -110,6 +113,7 @@ class ReviewWidget(anywidget.AnyWidget):
             # Long sessions: show the latest cards only, so a click costs the same
             # at the 500th decision as at the first (all are in the log).
             self.history_total = len(session.history)
+            self.pending_total = len(session._pending)
             self.history = [self._decided(r, d, r.request_id in staged)
                             for r, d in session.history[-HISTORY_SHOWN:]]
             # Offer "submit now" only when it can resume something: a batched call
