@@ -421,3 +421,23 @@ def test_demo_fan_out_partial_resume():
     approved = sorted(i.request.args["order"] for i in batch.items if i.key in first_two)
     outcomes = session.graph.get_state(session.config).values["outcomes"]
     assert sorted(order for order, _ in outcomes) == approved  # only the decided branches ran
+
+
+def test_graph_error_after_a_row_edit_is_shown_and_the_decision_kept(desk: SupportDesk):
+    real_run = desk.run
+
+    def failing(name: str, args: dict[str, Any]) -> str:
+        if name == "issue_refund":
+            raise ConnectionError("bank API timeout")
+        return real_run(name, args)
+
+    desk.run = failing  # type: ignore[method-assign]
+    graph = support_agent(desk)
+    graph.invoke({"messages": [("user", "refund order 1042")]}, config("broken"))
+    batch = hitl_nb.BatchReview.from_threads(graph, ["broken"])
+    row = batch.rows[0]
+    send(batch, {"type": "edit", "token": batch.token, "id": row["id"],
+                 "args": {**row["args"], "amount": 10.0}})
+    assert "ConnectionError('bank API timeout')" in batch.notice
+    assert [r["decision"] for r in hitl_nb.log()] == ["edit"]
+    assert batch.sessions[0].status == "error"

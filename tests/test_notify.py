@@ -229,3 +229,30 @@ def test_demo_agent_schedules_a_call_at_notify_level_and_undo_cancels_it(fresh_d
     assert desk.count("cancel_call") == 1
     assert [(r["decision"], r["thread_id"]) for r in hitl_nb.log()] == [
         ("auto", "call"), ("undo", "call")]
+
+
+def test_a_burst_of_notifications_is_synced_at_most_ten_times_a_second(
+        fresh_default_feed, monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from hitl_nb.widgets import feed as feed_module
+
+    shell = InteractiveShell.instance()
+    try:
+        monkeypatch.setattr("IPython.get_ipython", lambda: shell)
+        widget = fresh_default_feed.widget()
+        syncs: list[int] = []
+        real = widget._sync
+        monkeypatch.setattr(widget, "_sync", lambda: syncs.append(1) or real())
+        monkeypatch.setattr(feed_module.time, "monotonic", lambda: 1000.0)  # all at once
+        widget._last_sync = 1000.0
+        for n in range(500):
+            hitl_nb.notify(action="tag", args={"n": n})
+        assert syncs == []  # nothing sent during the burst...
+        assert widget.total == 0
+        shell.events.trigger("post_execute")  # ...everything once the cell finished
+        assert len(syncs) == 1
+        assert widget.total == 500
+        assert widget.items[-1]["args"] == {"n": 499}
+    finally:
+        InteractiveShell.clear_instance()

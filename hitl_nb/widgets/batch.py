@@ -375,6 +375,9 @@ class BatchReview(anywidget.AnyWidget):
         except DecisionError as exc:
             self._refuse(str(exc), content.get("id"))
             self._render()
+        except Exception as exc:  # the graph raised after resuming: decided and logged
+            self.notice = f"decided, but the graph raised: {exc!r:.300}"
+            self._render()
 
     def _on_decide(self, content: dict[str, Any]) -> None:
         action, ids, message = content.get("action"), content.get("ids"), content.get("message")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pathlib
 import secrets
+import time
 from typing import TYPE_CHECKING, Any
 
 import anywidget
@@ -25,6 +26,9 @@ _HERE = pathlib.Path(__file__).parent
 UNDO_KEYS = frozenset({"type", "id", "nonce"})
 SHOWN = 50
 """Notifications kept in the widget (newest); older ones are counted, all are in the log."""
+MIN_INTERVAL = 0.1
+"""Seconds between two syncs while notifications pour in (the rest follow at the end of
+the cell), so an agent doing 10,000 things does not send 10,000 updates."""
 
 
 class FeedWidget(anywidget.AnyWidget):
@@ -45,11 +49,37 @@ class FeedWidget(anywidget.AnyWidget):
         super().__init__(**kwargs)
         self.feed = feed
         self.refusals: list[str] = []
+        self._last_sync = 0.0
+        self._hooked = False
         self.on_msg(self._on_message)
-        feed.subscribe(self._sync)
+        feed.subscribe(self._changed)
+        self._sync()
+
+    def _changed(self) -> None:
+        if time.monotonic() - self._last_sync >= MIN_INTERVAL:
+            self._sync()
+            return
+        if not self._hooked:  # too soon: flush when the running cell finishes
+            from IPython import get_ipython
+
+            shell = get_ipython()
+            if shell is None:
+                self._sync()
+                return
+            shell.events.register("post_execute", self._flush)
+            self._hooked = True
+
+    def _flush(self) -> None:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None and self._hooked:
+            shell.events.unregister("post_execute", self._flush)
+        self._hooked = False
         self._sync()
 
     def _sync(self) -> None:
+        self._last_sync = time.monotonic()
         with self.hold_sync():
             self.total = len(self.feed.items)
             self.items = [n.to_json() for n in self.feed.items[-SHOWN:]]
