@@ -341,7 +341,7 @@ function render({ model, el }) {
     confirmBox.hidden = !confirm.token;
     if (!confirm.token) return;
     const count = Number(confirm.count);
-    const lines = [h("p", { cls: "hitl-batch-confirm-text", text: `Approve ${fmt(count)} pending actions matching ${confirm.described}? Each is logged and resumed; this cannot be undone here.`, attrs: { "data-testid": "hitl-batch-confirm-text" } })];
+    const lines = [h("p", { cls: "hitl-batch-confirm-text", text: `Approve ${fmt(count)} pending actions matching ${confirm.described}? Each is logged on its own and goes back to its graph; this cannot be undone here.`, attrs: { "data-testid": "hitl-batch-confirm-text" } })];
     if (confirm.skipped) lines.push(h("p", { text: `${fmt(confirm.skipped)} matching items do not allow approve and stay pending.` }));
     const yes = button(`Approve ${fmt(count)}`, "hitl-batch-confirm-yes", "hitl-approve");
     const no = button("Cancel", "hitl-batch-confirm-no");
