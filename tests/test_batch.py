@@ -441,3 +441,23 @@ def test_graph_error_after_a_row_edit_is_shown_and_the_decision_kept(desk: Suppo
     assert "ConnectionError('bank API timeout')" in batch.notice
     assert [r["decision"] for r in hitl_nb.log()] == ["edit"]
     assert batch.sessions[0].status == "error"
+
+
+def test_bulk_over_many_sessions_parks_the_old_heap_and_restores_it(desk, monkeypatch):
+    import gc
+
+    from hitl_nb.widgets import batch as batch_module
+
+    graph = support_agent(desk)
+    ids = [f"gc-{order}" for order in desk.orders]
+    for thread, order in zip(ids, desk.orders, strict=True):
+        graph.invoke({"messages": [("user", f"refund order {order}")]}, config(thread))
+    batch = hitl_nb.BatchReview.from_threads(graph, ids)
+    frozen: list[int] = []
+    monkeypatch.setattr(batch_module, "FREEZE_OVER", 2)
+    monkeypatch.setattr(batch_module.gc, "freeze",
+                        lambda: frozen.append(gc.get_count()[0]) or gc.freeze())
+    batch.approve([i.key for i in batch.items])
+    assert len(frozen) == 1
+    assert gc.get_freeze_count() == 0  # unfrozen again
+    assert desk.count("issue_refund") == len(ids)

@@ -18,6 +18,7 @@ same rules as a single click and logged one row per item.
 
 from __future__ import annotations
 
+import gc
 import pathlib
 import secrets
 from collections.abc import Callable, Iterable, Sequence
@@ -46,6 +47,8 @@ MESSAGE_KEYS: dict[str, frozenset[str]] = {
 BULK_ACTIONS = ("approve", "reject")
 MAX_IDS = 10_000
 """Most rows one "decide" message may name (use approve-all-matching beyond)."""
+FREEZE_OVER = 100
+"""Bulk actions over this many sessions keep the garbage collector off the old heap."""
 ROW_TEXT = 400
 """Longest reason / preview text sent per row (the full text is in the log)."""
 
@@ -293,6 +296,11 @@ class BatchReview(anywidget.AnyWidget):
         refused: dict[int, str] = {}
         decided = 0
         self._deferred = set()
+        # Thousands of resumes allocate a lot, and each full collection would rescan the
+        # whole long-lived heap (every session, every checkpoint): park it meanwhile.
+        freeze = len(by_session) >= FREEZE_OVER and gc.get_freeze_count() == 0
+        if freeze:
+            gc.freeze()
         try:
             for group in by_session.values():
                 session = group[0].session
@@ -307,6 +315,8 @@ class BatchReview(anywidget.AnyWidget):
                     refused.update({i.key: f"decided, but the graph raised: {exc!r:.200}"
                                     for i in group})
         finally:
+            if freeze:
+                gc.unfreeze()
             dirty, self._deferred = self._deferred, None
             for session in self._queue.sessions:
                 if id(session) in dirty or id(session) in by_session:
