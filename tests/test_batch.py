@@ -454,9 +454,10 @@ def test_bulk_over_many_sessions_parks_the_old_heap_and_restores_it(desk, monkey
         graph.invoke({"messages": [("user", f"refund order {order}")]}, config(thread))
     batch = hitl_nb.BatchReview.from_threads(graph, ids)
     frozen: list[int] = []
+    real_freeze = gc.freeze
     monkeypatch.setattr(batch_module, "FREEZE_OVER", 2)
     monkeypatch.setattr(batch_module.gc, "freeze",
-                        lambda: frozen.append(gc.get_count()[0]) or gc.freeze())
+                        lambda: frozen.append(gc.get_count()[0]) or real_freeze())
     batch.approve([i.key for i in batch.items])
     assert len(frozen) == 1
     assert gc.get_freeze_count() == 0  # unfrozen again
