@@ -462,3 +462,28 @@ def test_bulk_over_many_sessions_parks_the_old_heap_and_restores_it(desk, monkey
     assert len(frozen) == 1
     assert gc.get_freeze_count() == 0  # unfrozen again
     assert desk.count("issue_refund") == len(ids)
+
+
+@pytest.mark.parametrize(("mode", "sent_at_once", "status", "staged"), [
+    ("per_call", ["one", "two"], "pending", [False, False, False]),  # an interrupt each
+    ("batched", [], "pending", [True, True, False]),  # one interrupt: waits for the last
+])
+def test_batch_over_the_langchain_middleware_with_three_tool_calls(mode, sent_at_once, status,
+                                                                   staged):
+    from test_parallel import three_call_agent
+    from test_payloads import executed as tool_log
+
+    session = hitl_nb.Session(three_call_agent(mode), config())
+    session.invoke({"messages": [("user", "go")]})
+    batch = hitl_nb.BatchReview(session)
+    assert [r["action"] for r in batch.rows] == ["send_email", "send_email", "delete_file"]
+    batch.approve([r["id"] for r in batch.rows if r["action"] == "send_email"])
+    assert sorted(a["subject"] for _, a in tool_log) == sent_at_once
+    assert session.status == status
+    assert [i.status for i in batch.items] == ["approve", "approve", "pending"]
+    assert [i.staged for i in batch.items] == staged
+    assert [r["action"] for r in batch.rows] == ["delete_file"]  # still shown
+    batch.reject([r["id"] for r in batch.rows], message="keep it")
+    assert session.done
+    assert sorted(a.get("subject", "") for _, a in tool_log) == ["one", "two"]
+    assert [r["decision"] for r in hitl_nb.log()] == ["approve", "approve", "reject"]
