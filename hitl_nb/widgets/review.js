@@ -364,7 +364,7 @@ function render({ model, el }) {
         model.send({ type: "submit", token });
       });
       root.append(h("div", { cls: "hitl-submitbar" }, [
-        h("span", { text: `${requests.length} still pending. Decide them too, or resume the decided ones now: ` }),
+        h("span", { text: `${model.get("pending_total") ?? requests.length} still pending. Decide them too, or resume the decided ones now: ` }),
         submit,
       ]));
     }
