@@ -357,7 +357,7 @@ function render({ model, el }) {
       const submit = /** @type {HTMLButtonElement} */ (h("button", {
         cls: "hitl-button hitl-submit",
         text: `Submit ${waiting} decided now`,
-        attrs: { type: "button", "data-testid": "hitl-submit", "aria-label": `Submit ${waiting} decided requests now; ${requests.length} stay pending` },
+        attrs: { type: "button", "data-testid": "hitl-submit", "aria-label": `Submit ${waiting} decided requests now; ${model.get("pending_total") ?? requests.length} stay pending` },
       }));
       submit.addEventListener("click", () => {
         submit.disabled = true;
