@@ -5,10 +5,11 @@
 >>> hitl_nb.log().to_pandas()                                 # one row per decision
 """
 
-from ._ask import ask
+from ._ask import ask, ask_many
 from ._ipython import load_ipython_extension, unload_ipython_extension
 from ._log import FeedbackLog, LogIntegrityError, Verification, log, read_parquet, use_log
 from ._log_binding import ArgsMismatch
+from ._notify import Feed, Notification, UndoError, feed, notifies, notify
 from ._override import (
     EmergencyStop,
     Halt,
@@ -28,6 +29,7 @@ from ._schema import Action, Decision, Level, ReviewRequest
 from ._session import Session, SessionBusy, StaleDecision, current
 from ._source import ReviewSource
 from ._validate import DecisionError
+from .widgets.batch import BatchReview, BulkResult
 from .widgets.review import ReviewWidget
 
 __version__ = "0.1.0"
@@ -35,13 +37,17 @@ __version__ = "0.1.0"
 __all__ = [
     "Action",
     "ArgsMismatch",
+    "BatchReview",
+    "BulkResult",
     "Decision",
     "DecisionError",
     "EmergencyStop",
+    "Feed",
     "FeedbackLog",
     "Halt",
     "Level",
     "LogIntegrityError",
+    "Notification",
     "PayloadError",
     "Preferences",
     "ReviewRequest",
@@ -52,18 +58,23 @@ __all__ = [
     "StaleDecision",
     "StopRecord",
     "Stopped",
+    "UndoError",
     "UndoReport",
     "Verification",
     "__version__",
     "ask",
+    "ask_many",
     "check_stop",
     "compensate",
     "current",
     "emergency_stop",
+    "feed",
     "guarded",
     "halted",
     "load_ipython_extension",
     "log",
+    "notifies",
+    "notify",
     "read_parquet",
     "resume_all",
     "unload_ipython_extension",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +10,7 @@ from langgraph.types import interrupt
 
 from ._diff import json_schema_of
 from ._override import check_stop
-from ._payloads import requests_from_value
+from ._payloads import PayloadError, requests_from_value
 from ._schema import ACTIONS, ASK_MARKER, Action, Decision, Level
 
 
@@ -20,9 +20,11 @@ def ask_payload(*, action: str, args: dict[str, Any] | None = None, preview: str
                 level: Level | None = None, gate: str | None = None,
                 gate_reason: str | None = None, args_schema: Any = None,
                 required_roles: Sequence[str] = (), approvals_needed: int = 1,
-                deadline: datetime | None = None, agent: str | None = None) -> dict[str, Any]:
+                deadline: datetime | None = None, agent: str | None = None,
+                check: bool = True) -> dict[str, Any]:
     """The interrupt value `ask` sends, checked now so a bad call fails in the node
-    that made it (with a `PayloadError` naming the fix) rather than in the widget."""
+    that made it (with a `PayloadError` naming the fix) rather than in the widget.
+    (`check=False`: the caller checks, e.g. `ask_many` checks its whole batch once.)"""
     payload = {
         ASK_MARKER: 1, "action": action, "args": dict(args or {}), "preview": preview,
         "reason": reason, "confidence": confidence, "risk": risk, "allowed": list(allowed),
@@ -31,7 +33,8 @@ def ask_payload(*, action: str, args: dict[str, Any] | None = None, preview: str
         "approvals_needed": approvals_needed,
         "deadline": deadline.isoformat() if deadline else None, "agent": agent,
     }
-    requests_from_value(payload, "check")
+    if check:
+        requests_from_value(payload, "check")
     return payload
 
 
@@ -60,3 +63,39 @@ def ask(*, action: str, args: dict[str, Any] | None = None, preview: str | None 
     if decision.approved:
         check_stop()
     return decision
+
+
+def ask_many(actions: Sequence[Mapping[str, Any]]) -> list[Decision]:
+    """Pause once for a human decision about each of many proposed actions (a run over a
+    dataset); returns one `Decision` per action, in order.
+
+    Each item takes the keywords of `ask` (`action`, `args`, `confidence`, `risk`,
+    `reason`, `level`, ...). The graph resumes when every action is decided, e.g. in a
+    `hitl_nb.BatchReview` (filter, approve all matching, reject the rest).
+
+    >>> decisions = ask_many([{"action": "issue_refund", "args": {"order": n},
+    ...                        "confidence": 0.9, "risk": "low"} for n in orders])
+    >>> approved = [d.args for d in decisions if d.approved]
+    """
+    if isinstance(actions, Mapping) or not isinstance(actions, Sequence) or not actions:
+        raise PayloadError("hitl_nb.ask_many() needs a non-empty list of dicts, each with "
+                           "the keywords of hitl_nb.ask(), e.g. [{'action': 'refund', "
+                           "'args': {...}}].")
+    batch = []
+    for index, item in enumerate(actions):
+        if not isinstance(item, Mapping):
+            raise PayloadError(f"hitl_nb.ask_many() item {index} must be a dict, "
+                               f"got {item!r:.80}.")
+        try:
+            batch.append(ask_payload(**item, check=False))
+        except TypeError as exc:  # an unknown keyword
+            raise PayloadError(f"hitl_nb.ask_many() item {index}: {exc}; use the keywords "
+                               "of hitl_nb.ask().") from exc
+    payload: dict[str, Any] = {ASK_MARKER: 1, "batch": batch}
+    requests_from_value(payload, "check")
+    value = interrupt(payload)
+    decisions = value.get("decisions") if isinstance(value, dict) else None
+    if not isinstance(decisions, list) or len(decisions) != len(batch):
+        raise TypeError(f"hitl_nb.ask_many() expects {len(batch)} decisions back, got "
+                        f"{value!r:.200}; resume through a hitl_nb Session or BatchReview.")
+    return [Decision.from_resume(d) for d in decisions]

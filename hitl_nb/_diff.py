@@ -48,6 +48,23 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any
     return out
 
 
+def log_patch(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """The RFC 6902 patch from `before` to `after`, each `replace` of long text carrying
+    its word diff as an extra `text_diff` member (patch appliers ignore extra members).
+
+    >>> log_patch({"n": 1}, {"n": 2})
+    [{'op': 'replace', 'path': '/n', 'value': 2}]
+    """
+    out = []
+    for op in jsonpatch.make_patch(before, after).patch:
+        if op["op"] == "replace" and isinstance(op.get("value"), str):
+            old = jsonpointer.resolve_pointer(before, op["path"])
+            if isinstance(old, str) and max(len(old), len(op["value"])) >= LONG_TEXT:
+                op = {**op, "text_diff": [list(seg) for seg in text_diff(old, op["value"])]}
+        out.append(op)
+    return out
+
+
 def json_schema_of(schema: Any) -> dict[str, Any] | None:
     """A JSON schema from what an agent author has at hand: a JSON-schema dict, a
     pydantic model class, or a LangChain tool (its call schema)."""
@@ -64,3 +81,41 @@ def json_schema_of(schema: Any) -> dict[str, Any] | None:
             return result
     raise TypeError(f"args_schema must be a JSON-schema dict, a pydantic model or a LangChain "
                     f"tool, got {schema!r:.80}")
+
+
+def editor_schema(schema: dict[str, Any], *, depth: int = 4) -> dict[str, Any]:
+    """The schema the widget picks editors from: local `$ref`s (pydantic's `$defs`) inlined
+    and `Optional[X]` (`anyOf: [X, null]`) read as X, so a nested model gets a JSON editor,
+    an Enum a menu and an optional number a number field. Validation keeps the original.
+
+    >>> editor_schema({"properties": {"n": {"anyOf": [{"type": "integer"}, {"type": "null"}]}}})
+    {'properties': {'n': {'type': 'integer', 'nullable': True}}}
+    """
+    root = schema
+
+    def simplify(node: Any, left: int) -> Any:
+        if not isinstance(node, dict) or left <= 0:
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/"):
+            try:
+                target = jsonpointer.resolve_pointer(root, ref[1:])
+            except jsonpointer.JsonPointerException:
+                return node
+            node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+        for key in ("anyOf", "oneOf"):
+            options = node.get(key)
+            if isinstance(options, list):
+                real = [o for o in options if not (isinstance(o, dict) and o.get("type") == "null")]
+                if len(real) == 1 and len(options) == 2:
+                    rest = {k: v for k, v in node.items() if k != key}
+                    node = {**simplify(real[0], left - 1), **rest, "nullable": True}
+        out = {k: v for k, v in node.items() if k != "$defs"}
+        if isinstance(out.get("properties"), dict):
+            out["properties"] = {k: simplify(v, left - 1) for k, v in out["properties"].items()}
+        if isinstance(out.get("items"), dict):
+            out["items"] = simplify(out["items"], left - 1)
+        return out
+
+    result = simplify(schema, depth)
+    return result if isinstance(result, dict) else schema

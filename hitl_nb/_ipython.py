@@ -68,9 +68,19 @@ def session_for(out: Any) -> Session | None:
     return Session.attach(graph, config)
 
 
+BATCH_OVER = 50
+"""A paused result with more pending requests than this displays as a `BatchReview`."""
+
+
 def _mimebundle(obj: Any) -> Any:
     session = session_for(obj)
-    return None if session is None else session.widget()._repr_mimebundle_()
+    if session is None:
+        return None
+    if len(session.pending) > BATCH_OVER:  # thousands of cards would drown the page
+        from .widgets.batch import BatchReview
+
+        return BatchReview(session)._repr_mimebundle_()
+    return session.widget()._repr_mimebundle_()
 
 
 def load_ipython_extension(ip: Any) -> None:

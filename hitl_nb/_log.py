@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import jsonpatch
 from rapidfuzz.distance import Levenshtein
 
+from ._diff import log_patch
 from ._schema import LEVELS, Decision, ReviewRequest, args_hash, canonical_json
 
 if TYPE_CHECKING:
@@ -53,7 +53,9 @@ DECISIONS = ("approve", "edit", "reject", "respond", "auto", "timeout",
 autonomy / notify levels) and `timeout` (a deadline passed; the default applied), and the
 override mechanisms: `stop` (the run ended, this request unresolved), `redirect` (the
 agent got new instructions instead), `override` (the human performed the action; the
-agent did not), `undo` (the request's last decision was reverted; see `hitl_nb._override`)."""
+agent did not), `undo` (the request's last decision was reverted — a reviewed decision
+through `Session.undo`, or an automatic action undone from the notification feed; its
+compensation ran)."""
 
 
 def entry_hash(prev_hash: str, row: dict[str, Any]) -> str:
@@ -68,7 +70,7 @@ def build_row(request: ReviewRequest, decision: Decision | None = None, *,
     """The log row for one decision (hashes are added by `FeedbackLog.append`)."""
     final = decision.args if decision else request.args
     edited = final != request.args
-    patch = jsonpatch.make_patch(request.args, final).patch if edited else []
+    patch = log_patch(request.args, final) if edited else []
     distance = (float(Levenshtein.distance(canonical_json(request.args), canonical_json(final)))
                 if edited else None)
     decided_at = decision.decided_at if decision else request.requested_at

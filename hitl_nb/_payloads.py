@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
+import jsonschema
+
 from ._schema import ACTIONS, ASK_MARKER, LEVELS, Action, Decision, Level, ReviewRequest
 
 PLAIN_REASON_KEYS = ("question", "reason", "message", "description", "instruction", "task",
@@ -54,6 +56,8 @@ def _confidence(value: Any) -> float | None:
 
 
 def _allowed(value: Any, where: str) -> tuple[Action, ...]:
+    if type(value) in (list, tuple) and value and all(v in ACTIONS for v in value):
+        return tuple(dict.fromkeys(value))  # the common case, without ABC checks
     if isinstance(value, str) or not isinstance(value, Sequence) or not value:
         raise PayloadError(f"{where}: allowed decisions must be a non-empty list drawn from "
                            f"{list(ACTIONS)}, got {value!r}.")
@@ -91,23 +95,41 @@ def requests_from_value(value: Any, interrupt_id: str, *,
     """The review requests one interrupt value asks for (several for a batched middleware
     payload). `context` fills thread_id / checkpoint_id. Raises `PayloadError`."""
     if isinstance(value, dict) and value.get(ASK_MARKER) == 1:
+        if "batch" in value:
+            return _from_ask_batch(value, interrupt_id, context)
         return [_from_ask(value, interrupt_id, context)]
     if isinstance(value, dict) and "action_requests" in value:
         return _from_middleware(value, interrupt_id, context)
     if isinstance(value, dict) and value.get("type") == "tool_approval":
         return [_from_tool_approval(value, interrupt_id, response_schema, context)]
+    if isinstance(response_schema, dict) and response_schema:
+        return [_from_typed(value, interrupt_id, response_schema, context)]
     return [_from_plain(value, interrupt_id, context)]
 
 
-def _from_ask(value: dict[str, Any], interrupt_id: str,
-              context: dict[str, Any]) -> ReviewRequest:
-    _require_json(value, "The hitl_nb.ask() payload")
+def _from_ask_batch(value: dict[str, Any], interrupt_id: str,
+                    context: dict[str, Any]) -> list[ReviewRequest]:
+    _require_json(value, "The hitl_nb.ask_many() payload")  # once, not per item
+    items = value.get("batch")
+    if not isinstance(items, list) or not items:
+        raise PayloadError("hitl_nb.ask_many() needs a non-empty list of actions.")
+    return [_from_ask(item, interrupt_id, context, index=index, batch=value)
+            for index, item in enumerate(items)]
+
+
+def _from_ask(value: dict[str, Any], interrupt_id: str, context: dict[str, Any], *,
+              index: int | None = None, batch: dict[str, Any] | None = None) -> ReviewRequest:
+    if batch is None:
+        _require_json(value, "The hitl_nb.ask() payload")
+    elif not isinstance(value, dict):
+        raise PayloadError(f"hitl_nb.ask_many() item {index} must be a dict, got {value!r:.80}.")
     action = value.get("action")
     if not isinstance(action, str) or not action:
         raise PayloadError(f"hitl_nb.ask() needs action= a non-empty string, got {action!r}.")
     deadline = value.get("deadline")
     return ReviewRequest(
-        request_id=interrupt_id, interrupt_id=interrupt_id, kind="ask", action=action,
+        request_id=interrupt_id if index is None else f"{interrupt_id}:{index}",
+        interrupt_id=interrupt_id, index=index or 0, kind="ask", action=action,
         args=_args(value.get("args"), "hitl_nb.ask()"),
         preview=_opt_str(value.get("preview"), "preview"),
         reason=_opt_str(value.get("reason"), "reason"),
@@ -122,7 +144,7 @@ def _from_ask(value: dict[str, Any], interrupt_id: str,
         approvals_needed=int(value.get("approvals_needed") or 1),
         deadline=datetime.fromisoformat(deadline) if deadline else None,
         agent=_opt_str(value.get("agent"), "agent"),
-        raw=value, **context,
+        raw=value if batch is None else batch, **context,
     )
 
 
@@ -223,13 +245,80 @@ def _from_plain(value: Any, interrupt_id: str, context: dict[str, Any]) -> Revie
     )
 
 
+def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    """A local `$ref` (`#/$defs/Name`, as pydantic writes them) replaced by its target."""
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        target: Any = root
+        for part in ref[2:].split("/"):
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+        return {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema
+
+
+def _is_object(response_schema: dict[str, Any]) -> bool:
+    schema = _resolve(response_schema, response_schema)
+    return schema.get("type") == "object" or "properties" in schema
+
+
+TYPED_VALUE = "value"
+"""The one field edited when a `response_schema` asks for a scalar or a list."""
+
+
+def _from_typed(value: Any, interrupt_id: str, response_schema: dict[str, Any],
+                context: dict[str, Any]) -> ReviewRequest:
+    """`interrupt(value, response_schema=...)`: the reviewer fills in the typed answer.
+
+    The answer is the resume value, so only decisions that can produce a value of that
+    schema are offered: an object or a scalar is edited (approved as proposed when the
+    payload already holds a valid answer), a boolean is approve / reject, free text is
+    respond."""
+    _require_json(value, f"The interrupt() value of type {type(value).__name__}")
+    base = _from_plain(value, interrupt_id, context)
+    schema = _resolve(response_schema, response_schema)
+    common = dict(request_id=interrupt_id, interrupt_id=interrupt_id, kind="plain", raw=value,
+                  action=base.action, reason=base.reason, preview=base.preview,
+                  confidence=base.confidence, risk=base.risk, response_schema=response_schema,
+                  **context)
+    kind = schema.get("type")
+    if kind == "boolean" and "enum" not in schema:
+        return ReviewRequest(**common, allowed=("approve", "reject"))
+    if kind == "string" and "enum" not in schema:
+        return ReviewRequest(**common, allowed=("respond",))
+    source = value.get("args") if isinstance(value, dict) and isinstance(value.get("args"),
+                                                                          dict) else value
+    if _is_object(response_schema):
+        props = schema.get("properties") or {}
+        args = {k: v.get("default") for k, v in props.items()
+                if isinstance(v, dict) and "default" in v}
+        if isinstance(source, dict):
+            args.update({k: v for k, v in source.items() if k in props})
+        args_schema = response_schema
+    else:
+        proposed = source if not isinstance(source, dict | str) else schema.get("default")
+        args = {TYPED_VALUE: proposed}
+        args_schema = {"type": "object", "properties": {TYPED_VALUE: response_schema},
+                       "required": [TYPED_VALUE], "additionalProperties": False,
+                       **({"$defs": response_schema["$defs"]} if "$defs" in response_schema
+                          else {})}
+    valid = jsonschema.Draft202012Validator(args_schema).is_valid(args)
+    return ReviewRequest(**common, args=args, args_schema=args_schema,
+                         allowed=("approve", "edit") if valid else ("edit",))
+
+
 def plain_resume_value(request: ReviewRequest, decision: Decision) -> Any:
     """The documented convention for plain `interrupt(value)` payloads.
 
     approve -> True, reject -> False, respond -> the response text, edit -> the payload
     dict with the edited arguments in place (under "args" when the payload had one),
     a manual override -> the result the human obtained (any JSON value).
+    With a `response_schema` the resume value is the typed answer itself: the (edited)
+    object, the edited scalar, True / False, or the response text.
     """
+    if request.response_schema is not None and decision.action in ("approve", "edit") \
+            and request.args_schema is not None:
+        return (decision.args if _is_object(request.response_schema)
+                else decision.args[TYPED_VALUE])
     if decision.action == "approve":
         return True
     if decision.action == "reject":
@@ -242,6 +331,11 @@ def plain_resume_value(request: ReviewRequest, decision: Decision) -> Any:
     if isinstance(raw.get("args"), dict):
         return {**raw, "args": decision.args}
     return {**raw, **decision.args}
+
+
+def batch_resume_value(decisions: Sequence[Decision]) -> dict[str, Any]:
+    """What `hitl_nb.ask_many` receives back: one decision per action, in order."""
+    return {ASK_MARKER: 1, "decisions": [d.to_resume() for d in decisions]}
 
 
 def middleware_decision(request: ReviewRequest, decision: Decision) -> dict[str, Any]:

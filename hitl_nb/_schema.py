@@ -57,7 +57,8 @@ class ReviewRequest:
 
     `request_id` is unique per pending item: the LangGraph interrupt id, suffixed
     with `:<index>` when one interrupt carries several actions (the batched
-    LangChain middleware).
+    LangChain middleware, `hitl_nb.ask_many`). `response_schema` is LangGraph's
+    `Interrupt.response_schema` of a plain interrupt: the resume value must match it.
     """
 
     request_id: str
@@ -81,6 +82,7 @@ class ReviewRequest:
     checkpoint_id: str | None = None
     agent: str | None = None
     index: int = 0
+    response_schema: dict[str, Any] | None = None
     raw: Any = field(default=None, repr=False, compare=False)
     requested_at: datetime = field(default_factory=utcnow)
 

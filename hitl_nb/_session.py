@@ -11,7 +11,7 @@ from __future__ import annotations
 import getpass
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -21,7 +21,13 @@ from . import _override
 from ._log import FeedbackLog
 from ._log import log as default_log
 from ._log_binding import ArgsMismatch, binding_problem
-from ._payloads import PayloadError, middleware_decision, plain_resume_value, requests_from_value
+from ._payloads import (
+    PayloadError,
+    batch_resume_value,
+    middleware_decision,
+    plain_resume_value,
+    requests_from_value,
+)
 from ._schema import Action, Decision, ReviewRequest, Source, utcnow
 from ._validate import DecisionError, make_decision
 
@@ -225,15 +231,67 @@ class Session:
             self._busy = False
         return decision
 
-    def _check_still_pending(self, request: ReviewRequest) -> None:
-        """Another session (or widget) on the same thread may have answered first."""
-        if request.kind == "breakpoint":
+    def _check_still_pending(self, *requests: ReviewRequest) -> None:
+        """Another session (or widget) on the same thread may have answered first.
+        One read of the graph's state however many requests are checked."""
+        asked = [r for r in requests if r.kind != "breakpoint"]
+        if not asked:
             return
         live = {i.id for i in self.graph.get_state(self.config).interrupts}
-        if request.interrupt_id not in live:
+        gone = [r.request_id for r in asked if r.interrupt_id not in live]
+        if gone:
             self.refresh()
-            raise StaleDecision(f"request {request.request_id!r} was already answered "
+            raise StaleDecision(f"request {gone[0]!r} was already answered "
                                 f"elsewhere on thread {self.thread_id!r}; nothing resumed.")
+
+    def decide_many(self, request_ids: Sequence[str], action: Action | str, *,
+                    message: Any = None, reviewer: str | None = None,
+                    source: Source = "human") -> list[Decision]:
+        """Decide several pending requests the same way (bulk approve or reject).
+
+        All are validated before any is logged; the graph is read once to check they
+        are still pending; each gets its own log row; then one `Command` resumes every
+        interrupt whose actions are all decided, and the rest stay pending.
+
+        >>> session.decide_many([r.request_id for r in session.pending[:100]], "approve")
+        """
+        if self._busy:
+            raise SessionBusy("a decision is already being applied to this thread; "
+                              "wait until it finishes.")
+        self._busy = True
+        try:
+            requests = [self._request(rid) for rid in dict.fromkeys(request_ids)]
+            if not requests:
+                return []
+            if expired := self._expire(requests):
+                raise StaleDecision(f"{len(expired)} of these requests expired; the default "
+                                    f"({self.on_timeout}) was applied and logged.")
+            who = reviewer or self.reviewer or default_reviewer()
+            decisions = [make_decision(r, action, message=message, reviewer=who, source=source)
+                         for r in requests]
+            self._check_still_pending(*requests)
+            for request, decision in zip(requests, decisions, strict=True):
+                self.log.record(request, decision, run_id=self.run_id)
+                if self.preferences is not None:
+                    self.preferences.remember(request, decision)
+                del self._pending[request.request_id]
+                self.history.append((request, decision))
+                if request.kind != "breakpoint":
+                    self._staged[request.request_id] = decision
+            if requests[0].kind == "breakpoint":  # a breakpoint is alone: no interrupts
+                self._apply(requests[0], decisions[0])
+            elif self._submittable():
+                self._submit()
+            else:
+                self._changed()  # a batched interrupt still waits for its other actions
+        finally:
+            self._busy = False
+        return decisions
+
+    def _submittable(self) -> bool:
+        """True when some interrupt has every one of its actions decided."""
+        waiting = {r.interrupt_id for r in self._pending.values()}
+        return any(self._seen[rid].interrupt_id not in waiting for rid in self._staged)
 
     def _apply(self, request: ReviewRequest, decision: Decision) -> None:
         if request.kind == "breakpoint":
@@ -319,10 +377,13 @@ class Session:
     def _submit(self) -> None:
         self._check_bound()
         resume: dict[str, Any] = {}
+        # Group once: thousands of interrupts (a Send fan-out) must not cost n * n.
+        groups: dict[str, list[ReviewRequest]] = {}
+        for seen in self._seen.values():
+            groups.setdefault(seen.interrupt_id, []).append(seen)
         for interrupt_id in {self._seen[rid].interrupt_id for rid in self._staged}:
             # all actions of one interrupt (a batched middleware call) go back together
-            requests = sorted((r for r in self._seen.values() if r.interrupt_id == interrupt_id),
-                              key=lambda r: r.index)
+            requests = sorted(groups[interrupt_id], key=lambda r: r.index)
             if all(r.request_id in self._staged for r in requests):
                 resume[interrupt_id] = self._resume_value(requests, self._staged)
                 for r in requests:
@@ -339,6 +400,8 @@ class Session:
         if first.kind == "middleware":
             return {"decisions": [middleware_decision(r, decided[r.request_id])
                                   for r in requests]}
+        if first.kind == "ask" and isinstance(first.raw, dict) and "batch" in first.raw:
+            return batch_resume_value([decided[r.request_id] for r in requests])
         decision = decided[first.request_id]
         if first.kind == "tool_approval":
             return middleware_decision(first, decision)

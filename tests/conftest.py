@@ -12,7 +12,7 @@ from langgraph.types import interrupt
 from typing_extensions import TypedDict
 
 import hitl_nb
-from hitl_nb import _log
+from hitl_nb import _log, _notify
 from hitl_nb.demo import SupportDesk, support_agent
 
 
@@ -21,6 +21,13 @@ def fresh_default_log(monkeypatch: pytest.MonkeyPatch) -> hitl_nb.FeedbackLog:
     fresh = hitl_nb.FeedbackLog()
     monkeypatch.setattr(_log, "_default", fresh)
     monkeypatch.setenv("HITL_NB_REVIEWER", "tester")
+    return fresh
+
+
+@pytest.fixture(autouse=True)
+def fresh_default_feed(monkeypatch: pytest.MonkeyPatch) -> hitl_nb.Feed:
+    fresh = hitl_nb.Feed()
+    monkeypatch.setattr(_notify, "_feed", fresh)
     return fresh
 
 

@@ -22,6 +22,9 @@ def test_public_names_are_pinned():
         "compensate", "emergency_stop", "guarded", "halted", "resume_all",
         # the persistent, tamper-evident log
         "ArgsMismatch", "LogIntegrityError", "use_log",
+        # confirmation workflows: batch review and the notify level
+        "BatchReview", "BulkResult", "Feed", "Notification", "UndoError", "ask_many", "feed",
+        "notifies", "notify",
     ])
     for name in hitl_nb.__all__:
         assert hasattr(hitl_nb, name), name
@@ -38,5 +41,6 @@ def test_widget_javascript_never_parses_html_from_strings():
 
 
 def test_widget_assets_ship_with_the_package():
-    assert (WIDGETS / "review.js").is_file()
-    assert (WIDGETS / "review.css").is_file()
+    for name in ("review", "batch", "feed"):
+        assert (WIDGETS / f"{name}.js").is_file()
+        assert (WIDGETS / f"{name}.css").is_file()

@@ -86,3 +86,23 @@ def test_loading_twice_wraps_once(shell):
     shell.run_cell("%load_ext hitl_nb").raise_error()
     assert Pregel.invoke.__wrapped__.__qualname__ == "Pregel.invoke"  # type: ignore[attr-defined]
     assert wrapped.__wrapped__ is Pregel.invoke.__wrapped__  # type: ignore[attr-defined]
+
+
+def test_a_big_queue_displays_as_a_batch_review(shell):
+    from ipywidgets.widgets.widget import _instances
+
+    shell.run_cell("""
+import hitl_nb
+from hitl_nb.demo import refund_queue_agent, refund_requests
+queue = refund_queue_agent(desk)
+queue.invoke({"requests": refund_requests(120)}, {"configurable": {"thread_id": "q"}})
+""", store_history=True).raise_error()
+    [data] = shell.shown
+    widget = _instances[data[WIDGET]["model_id"]]
+    assert isinstance(widget, hitl_nb.BatchReview)
+    assert len(widget.rows) == 25
+    assert widget.counts["pending"] == 120
+    assert len(hitl_nb.current().pending) == 120
+    review = hitl_nb.current().widget()  # the card view still works, capped
+    assert len(review.requests) == 50
+    assert review.pending_total == 120

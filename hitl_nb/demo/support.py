@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langgraph.graph import END, START, MessagesState, StateGraph
 
 from .._ask import ask
+from .._notify import notify
 from .._override import check_stop
 from .._preferences import Preferences
 from .._schema import Level
@@ -43,6 +44,8 @@ class SupportDesk:
     accounts: dict[int, str] = field(default_factory=lambda: {7: "ada@example.com",
                                                               8: "alan@example.com"})
     executed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    calls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Scheduled customer calls (a notify-level action: it runs, then can be undone)."""
 
     def run(self, name: str, args: dict[str, Any]) -> str:
         """Execute tool `name` (recorded in `executed`); returns what the agent sees.
@@ -62,7 +65,25 @@ class SupportDesk:
         if name == "delete_account":
             self.accounts.pop(int(args["account"]), None)
             return f"account {args['account']} deleted"
+        if name == "schedule_call":
+            call_id = max(self.calls, default=0) + 1
+            self.calls[call_id] = dict(args)
+            return f"call {call_id} scheduled with {args['customer']} for {args['when']}"
         raise ValueError(f"unknown tool {name!r}")
+
+    def cancel_call(self, call_id: int) -> str:
+        """The compensating action of `schedule_call`."""
+        self.executed.append(("cancel_call", {"call": call_id}))
+        del self.calls[call_id]
+        return f"call {call_id} cancelled"
+
+    def compensator(self, name: str, result: str) -> Callable[[], Any] | None:
+        """The undo of a tool run that returned `result`, if the tool has one."""
+        found = re.match(r"call (\d+) scheduled", result) if name == "schedule_call" else None
+        if found is None:
+            return None
+        call_id = int(found.group(1))
+        return lambda: self.cancel_call(call_id)
 
     def count(self, name: str) -> int:
         return sum(1 for done, _ in self.executed if done == name)
@@ -93,6 +114,7 @@ RULES: dict[str, ToolRule] = {
     "issue_refund": ToolRule("confirm", "high", "moves money"),
     "issue_voucher": ToolRule("confirm", "medium", "gives store credit"),
     "delete_account": ToolRule("human_leads", "critical", "irreversible"),
+    "schedule_call": ToolRule("notify", "low", "a call can be cancelled: runs, then tells you"),
 }
 
 
@@ -157,6 +179,15 @@ class ScriptedSupportModel(BaseChatModel):
                 return self._tools([_call("draft_reply", to=_customer(results), body=body)],
                                    0.7)
             return AIMessage(content=f"Refund for order {order} done and reply drafted.")
+        if m := re.search(r"schedule a call about order (\d+)", request):
+            order = int(m.group(1))
+            if "lookup_order" not in done:
+                return self._tools([_call("lookup_order", order=order)], 0.95)
+            if "schedule_call" not in done:
+                return self._tools([_call("schedule_call", order=order,
+                                          customer=_customer(results),
+                                          when="tomorrow 10:00")], 0.9)
+            return AIMessage(content=str(results[-1].content).capitalize() + ".")
         if m := re.search(r"delete account (\d+)", request):
             if "delete_account" not in done:
                 return self._tools([_call("delete_account", account=int(m.group(1)))], 0.4)
@@ -317,10 +348,18 @@ def support_agent(desk: SupportDesk | None = None, *, checkpointer: Any = None,
     def tools(state: MessagesState) -> dict[str, Any]:
         ai = next(m for m in reversed(state["messages"]) if isinstance(m, AIMessage))
         answered = {m.tool_call_id for m in state["messages"] if isinstance(m, ToolMessage)}
-        return {"messages": [
-            ToolMessage(content=desk.run(c["name"], c["args"]), tool_call_id=c["id"],
-                        name=c["name"])
-            for c in ai.tool_calls if c["id"] not in answered]}
+        out = []
+        for c in ai.tool_calls:
+            if c["id"] in answered:
+                continue
+            result = desk.run(c["name"], c["args"])
+            rule = rules.get(c["name"])
+            if rule is not None and rule.level == "notify":  # ran without stopping: tell
+                notify(action=c["name"], args=c["args"], result=result, reason=rule.reason,
+                       risk=rule.risk, agent="support",
+                       undo=desk.compensator(c["name"], result))
+            out.append(ToolMessage(content=result, tool_call_id=c["id"], name=c["name"]))
+        return {"messages": out}
 
     def route(state: MessagesState) -> str:
         last = state["messages"][-1]

@@ -9,7 +9,7 @@ const LEVELS = {
   human_leads: "Human leads",
 };
 const ACTION_LABELS = { approve: "Approve", edit: "Edit", reject: "Reject", respond: "Respond" };
-const TRAITS = ["status", "requests", "history", "history_total", "errors", "problems", "result", "error", "submit_token",
+const TRAITS = ["status", "requests", "history", "history_total", "pending_total", "errors", "problems", "result", "error", "submit_token",
   "emergency", "stopped", "stop_token", "undo_token", "undo_request_id", "notice", "override_errors", "overrides"];
 const PAST = {
   approve: "Approved", edit: "Edited", reject: "Rejected", respond: "Responded",
@@ -86,7 +86,7 @@ function fieldEditor(key, value, schema, id, raw) {
     area.rows = Math.min(12, Math.max(3, String(value ?? "").split("\n").length + 1));
     area.value = String(value ?? "");
     input = area;
-    read = () => area.value;
+    read = () => (area.value === "" && value === null ? null : area.value); // optional text left empty
   } else {
     const area = document.createElement("textarea");
     area.rows = 4;
@@ -464,20 +464,24 @@ function render({ model, el }) {
     const live = new Set(requests.map((/** @type {any} */ r) => String(r.request_id)));
     for (const key of [...drafts.keys()]) if (!live.has(key)) drafts.delete(key);
     for (const req of requests) root.append(requestCard(req, send, drafts, errors[req.request_id] ?? "", halted, Boolean(model.get("overrides"))));
+    const more = (model.get("pending_total") ?? requests.length) - requests.length;
+    if (more > 0) {
+      root.append(h("p", { cls: "hitl-hidden", text: `${more} more pending requests are not shown here: review them page by page with hitl_nb.BatchReview(hitl_nb.current())`, attrs: { "data-testid": "hitl-more-pending" } }));
+    }
     const token = model.get("submit_token");
     if (token) {
       const waiting = (model.get("history") ?? []).filter((/** @type {any} */ d) => d.staged).length;
       const submit = /** @type {HTMLButtonElement} */ (h("button", {
         cls: "hitl-button hitl-submit",
         text: `Submit ${waiting} decided now`,
-        attrs: { type: "button", "data-testid": "hitl-submit", "aria-label": `Submit ${waiting} decided requests now; ${requests.length} stay pending` },
+        attrs: { type: "button", "data-testid": "hitl-submit", "aria-label": `Submit ${waiting} decided requests now; ${model.get("pending_total") ?? requests.length} stay pending` },
       }));
       submit.addEventListener("click", () => {
         submit.disabled = true;
         model.send({ type: "submit", token });
       });
       root.append(h("div", { cls: "hitl-submitbar" }, [
-        h("span", { text: `${requests.length} still pending. Decide them too, or resume the decided ones now: ` }),
+        h("span", { text: `${model.get("pending_total") ?? requests.length} still pending. Decide them too, or resume the decided ones now: ` }),
         submit,
       ]));
     }

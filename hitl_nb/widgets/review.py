@@ -24,7 +24,7 @@ import anywidget
 import traitlets
 
 from .. import _override
-from .._diff import changes
+from .._diff import changes, editor_schema
 from .._schema import Decision, ReviewRequest
 from .._session import Session
 from .._validate import DecisionError, schema_for
@@ -41,6 +41,8 @@ UNDO_KEYS = frozenset({"type", "request_id", "token"})
 REDIRECT_KEYS = frozenset({"type", "request_id", "nonce", "instructions"})
 HISTORY_SHOWN = 25
 """Decided cards kept in the widget; older ones are counted, and all are in the log."""
+PENDING_SHOWN = 50
+"""Pending cards shown at once; a bigger queue is for `hitl_nb.BatchReview` (paged)."""
 
 
 def _decided_json(request: ReviewRequest, decision: Decision, staged: bool,
@@ -90,6 +92,7 @@ class ReviewWidget(anywidget.AnyWidget):
     error = traitlets.Unicode("").tag(sync=True)
     submit_token = traitlets.Unicode("").tag(sync=True)
     history_total = traitlets.Int(0).tag(sync=True)
+    pending_total = traitlets.Int(0).tag(sync=True)
     # overrides: kill switch banner, stopped banner, one-time tokens, last undo report
     emergency = traitlets.Unicode("").tag(sync=True)
     stopped = traitlets.Unicode("").tag(sync=True)
@@ -120,22 +123,29 @@ class ReviewWidget(anywidget.AnyWidget):
     def _sync(self) -> None:
         """Mirror the session into synced state; new requests get new nonces."""
         session = self.session
-        pending = session.pending
+        all_pending = session.pending
+        pending = all_pending[:PENDING_SHOWN]
         self._nonces = {r.request_id: self._nonces.get(r.request_id) or secrets.token_hex(16)
                         for r in pending}
         self.errors = {k: v for k, v in self.errors.items() if k in self._nonces}
         with self.hold_sync():
             self.requests = [{**r.to_json(), "nonce": self._nonces[r.request_id],
-                              "args_schema": schema_for(r)} for r in pending]
+                              "args_schema": editor_schema(schema_for(r))} for r in pending]
             staged = set(session.staged)
             # Long sessions: show the latest cards only, so a click costs the same
             # at the 500th decision as at the first (all are in the log).
             self.history_total = len(session.history)
+            self.pending_total = len(all_pending)
             undone = _override.state(session).undone if isinstance(session, Session) else set()
             first = max(0, len(session.history) - HISTORY_SHOWN)
             self.history = [self._decided(r, d, r.request_id in staged, first + i in undone)
                             for i, (r, d) in enumerate(session.history[first:])]
-            self.submit_token = secrets.token_hex(16) if staged and pending else ""
+            # Offer "submit now" only when it can resume something: a batched call
+            # goes back whole, so a part of it just waits for the rest.
+            submittable = (session._submittable() if isinstance(session, Session)
+                           else bool(staged))
+            self.submit_token = (secrets.token_hex(16)
+                                 if staged and pending and submittable else "")
             self.problems = list(session.problems)
             self.status = session.status
             self.result = _pretty(session.result) if session.status == "done" else ""

@@ -1,0 +1,120 @@
+"""The notification feed: what the agent did without stopping, live, with Undo.
+
+The front end (`feed.js`) sends `{"type": "undo", "id", "nonce"}`. Each notification
+that can still be undone carries a one-time nonce; a message is applied only if it
+names a notification of this feed with that nonce, so a double click, a replay or a
+forged id runs no compensator. Refusals are shown on the item (`errors`) and kept in
+`refusals`.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+
+import anywidget
+import traitlets
+
+from .._validate import DecisionError
+
+if TYPE_CHECKING:
+    from .._notify import Feed
+
+_HERE = pathlib.Path(__file__).parent
+UNDO_KEYS = frozenset({"type", "id", "nonce"})
+SHOWN = 50
+"""Notifications kept in the widget (newest); older ones are counted, all are in the log."""
+MIN_INTERVAL = 0.1
+"""Seconds between two syncs while notifications pour in (the rest follow at the end of
+the cell), so an agent doing 10,000 things does not send 10,000 updates."""
+
+
+class FeedWidget(anywidget.AnyWidget):
+    """Live list of automatic actions (time, action, arguments, result, level) with Undo
+    while the action's window is open.
+
+    >>> hitl_nb.feed()          # last expression in a cell: this widget
+    """
+
+    _esm = _HERE / "feed.js"
+    _css = _HERE / "feed.css"
+
+    items: traitlets.List[dict[str, Any]] = traitlets.List([]).tag(sync=True)
+    total = traitlets.Int(0).tag(sync=True)
+    errors: traitlets.Dict[str, str] = traitlets.Dict({}).tag(sync=True)
+
+    def __init__(self, feed: Feed, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.feed = feed
+        self.refusals: list[str] = []
+        self._last_sync = 0.0
+        self._hooked = False
+        self.on_msg(self._on_message)
+        feed.subscribe(self._changed)
+        self._sync()
+
+    def _changed(self) -> None:
+        if time.monotonic() - self._last_sync >= MIN_INTERVAL:
+            self._sync()
+            return
+        if not self._hooked:  # too soon: flush when the running cell finishes
+            from IPython import get_ipython
+
+            shell = get_ipython()
+            if shell is None:
+                self._sync()
+                return
+            shell.events.register("post_execute", self._flush)
+            self._hooked = True
+
+    def _flush(self) -> None:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None and self._hooked:
+            shell.events.unregister("post_execute", self._flush)
+        self._hooked = False
+        self._sync()
+
+    def _sync(self) -> None:
+        self._last_sync = time.monotonic()
+        with self.hold_sync():
+            self.total = len(self.feed.items)
+            self.items = [n.to_json() for n in self.feed.items[-SHOWN:]]
+
+    def _refuse(self, key: Any, reason: str) -> None:
+        self.refusals.append(reason)
+        self.errors = {**self.errors, (key if isinstance(key, str) else ""): reason}
+
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict) or content.get("type") != "undo":
+            self._refuse(None, f"ignored a message that is not an undo: {content!r:.100}")
+            return
+        key = content.get("id")
+        if set(content) - UNDO_KEYS:
+            self._refuse(key, f"refused: unexpected fields {sorted(set(content) - UNDO_KEYS)}.")
+            return
+        try:
+            item = self.feed.get(key)
+        except DecisionError as exc:
+            self._refuse(None, f"refused: {exc}")
+            return
+        nonce = content.get("nonce")
+        if not isinstance(nonce, str) or not secrets.compare_digest(nonce, item.nonce):
+            try:  # say exactly why when the feed knows (already undone, window closed)
+                self.feed.check_undo(item.id)
+            except DecisionError as exc:
+                self._refuse(key, f"refused: {exc}")
+                return
+            self._refuse(key, "refused: this undo's token does not match (replayed or "
+                              "forged); nothing ran.")
+            return
+        item.nonce = secrets.token_hex(16)  # spent before running: a second click is a replay
+        try:
+            self.feed.undo(item.id)
+        except DecisionError as exc:
+            self._refuse(key, str(exc))
+        else:
+            self.errors = {k: v for k, v in self.errors.items() if k != item.id}

@@ -1,0 +1,258 @@
+"""The notify level: actions run without stopping, land in the feed and the log, and can be
+undone once within their window (the compensator runs exactly once)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from conftest import send
+
+import hitl_nb
+from hitl_nb._schema import utcnow
+
+
+class Calendar:
+    """A tiny back office whose invites can be cancelled (the compensating action)."""
+
+    def __init__(self) -> None:
+        self.invites: dict[int, str] = {}
+        self.cancelled: list[int] = []
+
+    def invite(self, to: str, when: str = "monday") -> dict[str, Any]:
+        number = len(self.invites) + 1
+        self.invites[number] = f"{to} {when}"
+        return {"id": number, "to": to}
+
+    def cancel(self, number: int) -> str:
+        self.cancelled.append(number)
+        del self.invites[number]
+        return f"invite {number} cancelled"
+
+
+def test_notify_logs_an_auto_row_and_feeds_it(fresh_default_feed):
+    row = hitl_nb.notify(action="create_draft", args={"to": "ada@example.com"},
+                         result="draft 12 saved", reason="drafts are reversible")
+    assert (row["source"], row["decision"], row["spectrum_level"]) == ("policy", "auto", "notify")
+    assert row["message"] == "draft 12 saved"
+    assert row["final_args"] == {"to": "ada@example.com"}
+    [item] = fresh_default_feed.items
+    assert item.id == row["request_id"]
+    assert item.to_json()["result"] == "draft 12 saved"
+    assert item.to_json()["nonce"] is None  # no compensator: nothing to undo
+    df = hitl_nb.log().to_pandas()
+    assert list(df.decision) == ["auto"]
+    assert hitl_nb.log().verify().ok
+
+
+def test_decorated_tool_runs_notifies_and_undoes_once(fresh_default_feed):
+    calendar = Calendar()
+
+    @hitl_nb.notifies(undo=lambda result, args: calendar.cancel(result["id"]))
+    def send_invite(to: str, when: str = "monday") -> dict[str, Any]:
+        return calendar.invite(to, when)
+
+    out = send_invite("ada@example.com", when="friday")
+    assert out == {"id": 1, "to": "ada@example.com"}
+    [item] = fresh_default_feed.items
+    assert item.request.action == "send_invite"
+    assert item.request.args == {"to": "ada@example.com", "when": "friday"}
+    assert fresh_default_feed.undo(item.id) == "invite 1 cancelled"
+    assert calendar.cancelled == [1]
+    with pytest.raises(hitl_nb.UndoError, match="already undone"):
+        fresh_default_feed.undo(item.id)
+    assert calendar.cancelled == [1]
+    rows = hitl_nb.log().rows_for(item.id)
+    assert [r["decision"] for r in rows] == ["auto", "undo"]
+    assert (rows[1]["source"], rows[1]["reviewer"]) == ("human", "tester")
+    assert rows[1]["message"] == "invite 1 cancelled"
+    assert rows[1]["edited"] is False
+    assert hitl_nb.log().to_pandas().decision.tolist() == ["auto", "undo"]
+
+
+def test_undo_window_closes(fresh_default_feed):
+    calls: list[str] = []
+    hitl_nb.notify(action="tag", result="ok", undo=lambda: calls.append("undo"),
+                   undo_window=60)
+    [item] = fresh_default_feed.items
+    assert item.undo_until == item.at + timedelta(seconds=60)
+    with pytest.raises(hitl_nb.UndoError, match="closed 30 s ago"):
+        fresh_default_feed.undo(item.id, now=item.at + timedelta(seconds=90))
+    assert calls == []
+    assert fresh_default_feed.undo(item.id, now=item.at + timedelta(seconds=59)) is None
+    assert calls == ["undo"]
+
+
+def test_feed_default_window_is_configurable():
+    feed = hitl_nb.feed(undo_window=5)
+    hitl_nb.notify(action="tag", undo=lambda: None)
+    item = feed.items[-1]
+    assert item.undo_until == item.at + timedelta(seconds=5)
+    with pytest.raises(ValueError, match="cannot be negative"):
+        hitl_nb.feed(undo_window=-1)
+
+
+def test_action_without_compensator_cannot_be_undone(fresh_default_feed):
+    hitl_nb.notify(action="fetch_page", result="<html>")
+    with pytest.raises(hitl_nb.UndoError, match="registered no compensating action"):
+        fresh_default_feed.undo(fresh_default_feed.items[0].id)
+    with pytest.raises(hitl_nb.UndoError, match="no notification"):
+        fresh_default_feed.undo("auto:forged")
+
+
+def test_failing_compensator_is_logged_and_never_rerun(fresh_default_feed):
+    attempts: list[int] = []
+
+    def broken() -> None:
+        attempts.append(1)
+        raise ConnectionError("calendar API down")
+
+    hitl_nb.notify(action="send_invite", undo=broken)
+    item = fresh_default_feed.items[0]
+    with pytest.raises(hitl_nb.UndoError, match="raised ConnectionError: calendar API down"):
+        fresh_default_feed.undo(item.id)
+    with pytest.raises(hitl_nb.UndoError, match="already ran and failed"):
+        fresh_default_feed.undo(item.id)
+    assert attempts == [1]
+    rows = hitl_nb.log().rows_for(item.id)
+    assert rows[-1]["decision"] == "undo"
+    assert rows[-1]["message"] == "undo failed: ConnectionError: calendar API down"
+
+
+def undo_message(widget: Any, index: int = -1) -> dict[str, Any]:
+    item = widget.items[index]
+    return {"type": "undo", "id": item["id"], "nonce": item["nonce"]}
+
+
+def test_widget_updates_live_and_undoes_on_click(fresh_default_feed):
+    calendar = Calendar()
+    widget = fresh_default_feed.widget()
+    assert widget.items == []
+    invite = hitl_nb.notifies(undo=lambda r, a: calendar.cancel(r["id"]))(calendar.invite)
+    invite("ada@example.com")
+    invite("alan@example.com")
+    assert [i["args"]["to"] for i in widget.items] == ["ada@example.com", "alan@example.com"]
+    assert widget.total == 2
+    message = undo_message(widget, 0)
+    send(widget, message)
+    assert calendar.cancelled == [1]
+    assert widget.items[0]["state"] == "undone"
+    assert widget.items[0]["nonce"] is None
+    send(widget, message)  # double click / replay
+    assert calendar.cancelled == [1]
+    assert "already undone" in widget.refusals[-1]
+    assert widget.items[1]["state"] == "done"
+
+
+@pytest.mark.parametrize(
+    ("tamper", "reason"),
+    [({"nonce": "0" * 32}, "token does not match"),
+     ({"id": "auto:nope"}, "no notification"),
+     ({"extra": 1}, "unexpected fields"),
+     ({"type": "approve"}, "not an undo")],
+)
+def test_forged_undo_messages_run_nothing(fresh_default_feed, tamper, reason):
+    calls: list[int] = []
+    hitl_nb.notify(action="tag", undo=lambda: calls.append(1))
+    widget = fresh_default_feed.widget()
+    send(widget, {**undo_message(widget), **tamper})
+    assert reason in widget.refusals[-1]
+    assert calls == []
+    assert [r["decision"] for r in hitl_nb.log()] == ["auto"]
+
+
+def test_click_after_the_window_closed_says_so(fresh_default_feed):
+    calls: list[int] = []
+    hitl_nb.notify(action="tag", undo=lambda: calls.append(1), undo_window=0)
+    widget = fresh_default_feed.widget()
+    item = fresh_default_feed.items[0]
+    item.undo_until = utcnow() - timedelta(seconds=3)  # the browser still shows its button
+    send(widget, {"type": "undo", "id": item.id, "nonce": item.nonce})
+    assert "undo window of tag closed" in widget.refusals[-1]
+    assert calls == []
+
+
+def test_feed_widget_keeps_the_latest_items_only(fresh_default_feed):
+    from hitl_nb.widgets.feed import SHOWN
+
+    for n in range(SHOWN + 7):
+        hitl_nb.notify(action="tag", args={"n": n})
+    widget = fresh_default_feed.widget()
+    assert widget.total == SHOWN + 7
+    assert [i["args"]["n"] for i in widget.items] == list(range(7, SHOWN + 7))
+
+
+def test_notify_inside_a_graph_takes_the_thread_id(fresh_default_feed):
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.graph import START, StateGraph
+    from typing_extensions import TypedDict
+
+    class S(TypedDict, total=False):
+        done: bool
+
+    widget = fresh_default_feed.widget()
+    seen_while_running: list[list[str]] = []
+
+    def node(state: S) -> S:
+        hitl_nb.notify(action="tag_order", args={"order": 1})
+        seen_while_running.append([i["action"] for i in widget.items])  # synced already
+        hitl_nb.notify(action="tag_order", args={"order": 2})
+        return {"done": True}
+
+    builder = StateGraph(S)
+    builder.add_node("node", node)
+    builder.add_edge(START, "node")
+    builder.compile(checkpointer=InMemorySaver()).invoke(
+        {}, {"configurable": {"thread_id": "feed-thread"}})
+    assert seen_while_running == [["tag_order"]]
+    assert len(widget.items) == 2
+    assert fresh_default_feed.items[0].request.thread_id == "feed-thread"
+    assert hitl_nb.log().to_pandas().thread_id.tolist() == ["feed-thread", "feed-thread"]
+
+
+def test_demo_agent_schedules_a_call_at_notify_level_and_undo_cancels_it(fresh_default_feed):
+    from hitl_nb.demo import SupportDesk, support_agent
+
+    desk = SupportDesk()
+    session = hitl_nb.Session(support_agent(desk), {"configurable": {"thread_id": "call"}})
+    session.invoke({"messages": [("user", "schedule a call about order 1043")]})
+    assert session.done  # notify level: it did not stop
+    assert desk.calls == {1: {"order": 1043, "customer": "alan@example.com",
+                              "when": "tomorrow 10:00"}}
+    [item] = fresh_default_feed.items
+    assert (item.request.action, item.request.level) == ("schedule_call", "notify")
+    assert item.result == "call 1 scheduled with alan@example.com for tomorrow 10:00"
+    widget = fresh_default_feed.widget()
+    send(widget, undo_message(widget))
+    assert desk.calls == {}
+    assert desk.count("cancel_call") == 1
+    assert [(r["decision"], r["thread_id"]) for r in hitl_nb.log()] == [
+        ("auto", "call"), ("undo", "call")]
+
+
+def test_a_burst_of_notifications_is_synced_at_most_ten_times_a_second(
+        fresh_default_feed, monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from hitl_nb.widgets import feed as feed_module
+
+    shell = InteractiveShell.instance()
+    try:
+        monkeypatch.setattr("IPython.get_ipython", lambda: shell)
+        widget = fresh_default_feed.widget()
+        syncs: list[int] = []
+        real = widget._sync
+        monkeypatch.setattr(widget, "_sync", lambda: syncs.append(1) or real())
+        monkeypatch.setattr(feed_module.time, "monotonic", lambda: 1000.0)  # all at once
+        widget._last_sync = 1000.0
+        for n in range(500):
+            hitl_nb.notify(action="tag", args={"n": n})
+        assert syncs == []  # nothing sent during the burst...
+        assert widget.total == 0
+        shell.events.trigger("post_execute")  # ...everything once the cell finished
+        assert len(syncs) == 1
+        assert widget.total == 500
+        assert widget.items[-1]["args"] == {"n": 499}
+    finally:
+        InteractiveShell.clear_instance()
