@@ -6,9 +6,24 @@
 """
 
 from ._ask import ask
+from ._inbox import Inbox, inbox
 from ._ipython import load_ipython_extension, unload_ipython_extension
 from ._log import FeedbackLog, Verification, log
 from ._payloads import PayloadError
+from ._policy import (
+    ConfidenceBelow,
+    Critical,
+    Fired,
+    Gate,
+    Policy,
+    Proposal,
+    RequiresRole,
+    RiskAtLeast,
+    Threshold,
+    TwoPersonRule,
+    Verdict,
+)
+from ._reviewer import Approvals, NotAuthorized, Reviewer, reviewer
 from ._schema import Action, Decision, Level, ReviewRequest
 from ._session import Session, SessionBusy, StaleDecision, current
 from ._validate import DecisionError
@@ -18,21 +33,38 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Action",
+    "Approvals",
+    "ConfidenceBelow",
+    "Critical",
     "Decision",
     "DecisionError",
     "FeedbackLog",
+    "Fired",
+    "Gate",
+    "Inbox",
     "Level",
+    "NotAuthorized",
     "PayloadError",
+    "Policy",
+    "Proposal",
+    "RequiresRole",
     "ReviewRequest",
     "ReviewWidget",
+    "Reviewer",
+    "RiskAtLeast",
     "Session",
     "SessionBusy",
     "StaleDecision",
+    "Threshold",
+    "TwoPersonRule",
+    "Verdict",
     "Verification",
     "__version__",
     "ask",
     "current",
+    "inbox",
     "load_ipython_extension",
     "log",
+    "reviewer",
     "unload_ipython_extension",
 ]

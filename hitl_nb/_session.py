@@ -8,10 +8,9 @@ arrives (from a click or a call), is applied, and the method returns.
 
 from __future__ import annotations
 
-import getpass
-import os
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -20,10 +19,21 @@ from langgraph.types import Command
 from ._log import FeedbackLog
 from ._log import log as default_log
 from ._payloads import PayloadError, middleware_decision, plain_resume_value, requests_from_value
+from ._reviewer import (
+    Approvals,
+    Reviewer,
+    acting_role,
+    approvals,
+    as_reviewer,
+    authorize,
+    current_reviewer,
+    refusal,
+)
 from ._schema import Action, Decision, ReviewRequest, Source, utcnow
 from ._validate import DecisionError, make_decision
 
 if TYPE_CHECKING:
+    from ._policy import Policy
     from ._preferences import Preferences
     from .widgets.review import ReviewWidget
 
@@ -39,10 +49,6 @@ class SessionBusy(DecisionError):
     """A decision is being applied right now; the new one was not taken."""
 
 
-def default_reviewer() -> str:
-    return os.environ.get("HITL_NB_REVIEWER") or getpass.getuser()
-
-
 class Session:
     """Drive one graph and thread; review what it pauses for.
 
@@ -50,20 +56,25 @@ class Session:
     >>> session.invoke({"request": "refund order 1042"})   # shows the review widget
     >>> session.approve(rating=5)                          # or click Approve
     >>> session.result
+
+    `reviewer` overrides the kernel's `hitl_nb.reviewer(...)` for this session (a name,
+    or `Reviewer(name, roles)`). `policy` gates requests that carry no gate of their own
+    (LangChain middleware, plain interrupts): level, reason, roles and approvals.
     """
 
     def __init__(self, graph: Any, config: dict[str, Any] | None = None, *,
-                 log: FeedbackLog | None = None, reviewer: str | None = None,
+                 log: FeedbackLog | None = None, reviewer: str | Reviewer | None = None,
                  resume_as: ResumeAs | None = None,
                  preferences: Preferences | None = None,
-                 on_timeout: Action = "reject") -> None:
+                 on_timeout: Action = "reject", policy: Policy | None = None) -> None:
         self.graph = graph
         self.config: dict[str, Any] = config or {"configurable": {"thread_id": uuid.uuid4().hex}}
         if not self.config.get("configurable", {}).get("thread_id"):
             raise ValueError("config needs configurable.thread_id, e.g. "
                              "{'configurable': {'thread_id': 'review-1'}}")
         self.log = log if log is not None else default_log()
-        self.reviewer = reviewer
+        self.reviewer = as_reviewer(reviewer)
+        self.policy = policy
         self.resume_as = resume_as
         self.preferences = preferences
         self.on_timeout: Action = on_timeout
@@ -106,20 +117,26 @@ class Session:
         """Re-read what is pending from the graph's checkpoint (e.g. after a restart)."""
         snap = self.graph.get_state(self.config)
         checkpoint_id = snap.config.get("configurable", {}).get("checkpoint_id")
+        # When the paused step started: the request time of payloads that carry none
+        # (after a restart, latency still counts from the pause, not from now).
+        paused = {"requested_at": datetime.fromisoformat(snap.created_at)} \
+            if snap.created_at else {}
         pending: dict[str, ReviewRequest] = {}
         self.problems = []
         for intr in snap.interrupts:
             try:
                 found = requests_from_value(
                     intr.value, intr.id, response_schema=getattr(intr, "response_schema", None),
-                    thread_id=self.thread_id, checkpoint_id=checkpoint_id)
+                    thread_id=self.thread_id, checkpoint_id=checkpoint_id, **paused)
             except PayloadError as exc:
                 self.problems.append(str(exc))
                 continue
             for request in found:
                 if request.request_id not in self._staged:
-                    pending[request.request_id] = self._seen.setdefault(request.request_id,
-                                                                        request)
+                    if request.request_id not in self._seen:
+                        self._seen[request.request_id] = self._gated(request, snap.values)
+                    pending[request.request_id] = self._presented(
+                        self._seen[request.request_id])
         if not snap.interrupts and snap.next:
             request = ReviewRequest(
                 request_id=f"breakpoint:{checkpoint_id}", interrupt_id="", kind="breakpoint",
@@ -136,6 +153,64 @@ class Session:
                 self.result = snap.values
         self._changed()
         return self
+
+    def _gated(self, request: ReviewRequest, values: Any) -> ReviewRequest:
+        """Fill level, gates, roles and approvals from `policy` for a request that came
+        without them (middleware and plain payloads; `ask` payloads carry their own)."""
+        if self.policy is None or request.kind in ("ask", "breakpoint"):
+            return request
+        from ._guard import confidence_of
+
+        confidence = request.confidence
+        if confidence is None and isinstance(values, dict):
+            confidence = confidence_of(values.get("messages"))
+        verdict = self.policy.evaluate(request.action, request.args, confidence=confidence,
+                                       risk=request.risk)
+        return replace(request, confidence=confidence, level=verdict.level,
+                       gate=verdict.gate, gate_reason=verdict.explanation if verdict.fired
+                       else None, gates=tuple(verdict.gates),
+                       required_roles=verdict.required_roles,
+                       approvals_needed=verdict.approvals_needed)
+
+    def approvals(self, request_id: str | None = None) -> Approvals:
+        """Who approved a pending request so far and how many must (two-person rule),
+        read from the feedback log, so approvals survive a restart with a persistent log.
+
+        >>> print(session.approvals())
+        1 of 2 approvals (alice)
+        """
+        request = self._seen.get(self._request(request_id).request_id)
+        assert request is not None
+        return self._approvals(request)
+
+    def _approvals(self, request: ReviewRequest) -> Approvals:
+        if request.approvals_needed <= 1:
+            return Approvals(needed=1, args=request.args)
+        return approvals(request, self.log.rows_for(request.request_id))
+
+    def _presented(self, request: ReviewRequest) -> ReviewRequest:
+        """The request as reviewers see it now: after an edit under a multi-approver rule,
+        the edited arguments are what the next approver approves."""
+        if request.approvals_needed <= 1:
+            return request
+        state = self._approvals(request)
+        return request if state.args == request.args else replace(request, args=state.args)
+
+    def who(self, reviewer: str | Reviewer | None = None) -> Reviewer:
+        """The reviewer a decision is attributed to: `reviewer`, else the session's,
+        else the kernel's (`hitl_nb.reviewer(...)`)."""
+        return as_reviewer(reviewer) or self.reviewer or current_reviewer()
+
+    def blocked(self, request_id: str | None = None,
+                reviewer: str | Reviewer | None = None) -> dict[str, str]:
+        """Decisions the reviewer may not take on a pending request, with the reason
+        (what the widget disables). `decide` refuses exactly these."""
+        request = self._request(request_id)
+        original = self._seen.get(request.request_id, request)
+        state = self._approvals(original) if original.approvals_needed > 1 else None
+        who = self.who(reviewer)
+        return {action: reason for action in request.allowed
+                if (reason := refusal(request, who, action, state)) is not None}
 
     # -- running -----------------------------------------------------------------
     def invoke(self, inputs: Any = None) -> Session:
@@ -181,9 +256,12 @@ class Session:
 
     def decide(self, request_id: str | None, action: Action | str, *, args: Any = None,
                message: Any = None, rating: Any = None, comment: Any = None,
-               reviewer: str | None = None, source: Source = "human") -> Decision:
-        """Validate, log, then resume. Raises `DecisionError` (nothing resumed) or
-        re-raises what the graph raised after resuming (the decision stays logged)."""
+               reviewer: str | Reviewer | None = None, source: Source = "human") -> Decision:
+        """Validate, authorize, log, then resume. Raises `DecisionError` (nothing
+        resumed; `NotAuthorized` when the reviewer lacks a required role or already
+        approved) or re-raises what the graph raised after resuming (the decision stays
+        logged). Under a multi-approver rule an approval short of the count is logged
+        and the request stays pending."""
         if self._busy:
             raise SessionBusy("a decision is already being applied to this thread; "
                               "wait until it finishes.")
@@ -195,16 +273,29 @@ class Session:
                                     f"{request.deadline:%Y-%m-%d %H:%M:%S %Z}; the default "
                                     f"({self.on_timeout}) was applied and logged.")
             self._check_still_pending(request)
+            original = self._seen.get(request.request_id, request)
+            state = self._approvals(original) if original.approvals_needed > 1 else None
+            who = self.who(reviewer)
+            authorize(request, who, action, state, args)
             decision = make_decision(request, action, args=args, message=message,
-                                     rating=rating, comment=comment,
-                                     reviewer=reviewer or self.reviewer or default_reviewer(),
-                                     source=source)
+                                     rating=rating, comment=comment, reviewer=who.name,
+                                     role=acting_role(request, who), source=source)
             self.log.record(request, decision, run_id=self.run_id)
+            if state is not None and decision.approved:
+                state = self._approvals(original)
+                if not state.complete:
+                    self._pending[request.request_id] = self._presented(original)
+                    self._changed()
+                    return decision
+                # The graph gets what all approvers approved, as an edit of the proposal
+                # when that differs (so a middleware runs the approved args, not its own).
+                decision = replace(decision, args=state.args, action=(
+                    "approve" if state.args == original.args else "edit"))
             if self.preferences is not None:
-                self.preferences.remember(request, decision)
+                self.preferences.remember(original, decision)
             del self._pending[request.request_id]
-            self.history.append((request, decision))
-            self._apply(request, decision)
+            self.history.append((original, decision))
+            self._apply(original, decision)
         finally:
             self._busy = False
         return decision
@@ -316,28 +407,29 @@ class Session:
         return decision.to_resume()
 
     def approve(self, request_id: str | None = None, *, rating: float | None = None,
-                comment: str | None = None, reviewer: str | None = None) -> Decision:
+                comment: str | None = None,
+                reviewer: str | Reviewer | None = None) -> Decision:
         """Approve the pending request as proposed."""
         return self.decide(request_id, "approve", rating=rating, comment=comment,
                            reviewer=reviewer)
 
     def edit(self, args: dict[str, Any], request_id: str | None = None, *,
              rating: float | None = None, comment: str | None = None,
-             reviewer: str | None = None) -> Decision:
+             reviewer: str | Reviewer | None = None) -> Decision:
         """Approve with changed arguments (validated against the request's schema)."""
         return self.decide(request_id, "edit", args=args, rating=rating, comment=comment,
                            reviewer=reviewer)
 
     def reject(self, message: str | None = None, request_id: str | None = None, *,
                rating: float | None = None, comment: str | None = None,
-               reviewer: str | None = None) -> Decision:
+               reviewer: str | Reviewer | None = None) -> Decision:
         """Refuse the action; `message` tells the agent why."""
         return self.decide(request_id, "reject", message=message, rating=rating,
                            comment=comment, reviewer=reviewer)
 
     def respond(self, text: str, request_id: str | None = None, *,
                 rating: float | None = None, comment: str | None = None,
-                reviewer: str | None = None) -> Decision:
+                reviewer: str | Reviewer | None = None) -> Decision:
         """Answer in place of the action (the agent receives `text`)."""
         return self.decide(request_id, "respond", message=text, rating=rating,
                            comment=comment, reviewer=reviewer)

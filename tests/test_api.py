@@ -16,6 +16,10 @@ def test_public_names_are_pinned():
         "ReviewRequest", "ReviewWidget", "Session", "SessionBusy", "StaleDecision",
         "Verification", "__version__", "ask", "current", "load_ipython_extension", "log",
         "unload_ipython_extension",
+        # gates, roles and restart recovery
+        "Approvals", "ConfidenceBelow", "Critical", "Fired", "Gate", "Inbox",
+        "NotAuthorized", "Policy", "Proposal", "RequiresRole", "Reviewer", "RiskAtLeast",
+        "Threshold", "TwoPersonRule", "Verdict", "inbox", "reviewer",
     ])
     for name in hitl_nb.__all__:
         assert hasattr(hitl_nb, name), name

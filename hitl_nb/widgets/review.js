@@ -9,7 +9,7 @@ const LEVELS = {
   human_leads: "Human leads",
 };
 const ACTION_LABELS = { approve: "Approve", edit: "Edit", reject: "Reject", respond: "Respond" };
-const TRAITS = ["status", "requests", "history", "history_total", "errors", "problems", "result", "error", "submit_token"];
+const TRAITS = ["status", "requests", "history", "history_total", "errors", "problems", "result", "error", "submit_token", "reviewer"];
 const PAST = { approve: "Approved", edit: "Edited", reject: "Rejected", respond: "Responded" };
 
 /**
@@ -126,14 +126,23 @@ function requestCard(req, send, drafts, error) {
   card.append(header);
 
   if (req.reason) card.append(h("p", { cls: "hitl-reason", text: String(req.reason), attrs: { "data-testid": "hitl-reason" } }));
-  if (req.gate || req.gate_reason) {
+  const gates = req.gates ?? [];
+  if (gates.length) {
+    // Why it stopped: every gate that fired, with the values that triggered it.
+    const list = h("ul", { cls: "hitl-gates", attrs: { "data-testid": "hitl-gates", "aria-label": "Why this action stopped" } });
+    for (const g of gates) {
+      list.append(h("li", { text: `${g.reason} (${g.gate})`, attrs: { "data-gate": String(g.gate), "data-level": String(g.level) } }));
+    }
+    card.append(h("p", { cls: "hitl-gate", text: "Stopped by:" }), list);
+  } else if (req.gate || req.gate_reason) {
     card.append(h("p", { cls: "hitl-gate", text: `Stopped by ${req.gate ?? "gate"}: ${req.gate_reason ?? ""}`, attrs: { "data-testid": "hitl-gate" } }));
   }
   if ((req.required_roles ?? []).length || req.approvals_needed > 1) {
     const who = [];
-    if (req.required_roles.length) who.push(`role ${req.required_roles.join(" or ")}`);
+    if (req.required_roles.length) who.push(`role ${req.required_roles.join(" + ")}`);
     if (req.approvals_needed > 1) who.push(`${req.approvals_needed} different approvers`);
-    card.append(h("p", { cls: "hitl-who", text: `Approval needs ${who.join(", ")}` }));
+    if (req.approvals) who.push(`so far ${req.approvals.text}`);
+    card.append(h("p", { cls: "hitl-who", text: `Who may approve: ${who.join("; ")}`, attrs: { "data-testid": "hitl-who" } }));
   }
   if (typeof req.confidence === "number") {
     const pct = Math.round(req.confidence * 100);
@@ -271,6 +280,17 @@ function requestCard(req, send, drafts, error) {
     all.push(button);
     buttons.append(button);
   }
+  // Decisions this reviewer may not take: disabled, with the reason (Python refuses anyway).
+  const blocked = req.blocked ?? {};
+  for (const button of all) {
+    const reason = blocked[button.dataset.testid?.slice(5) ?? ""];
+    if (reason) {
+      button.disabled = true;
+      button.title = reason;
+    }
+  }
+  const reasons = [...new Set(Object.values(blocked))];
+  if (reasons.length) card.append(h("p", { cls: "hitl-blocked", text: reasons.join(" "), attrs: { "data-testid": "hitl-blocked" } }));
   card.append(buttons, errorLine);
   return card;
 }
@@ -334,6 +354,11 @@ function render({ model, el }) {
       h("span", { cls: "hitl-status", text: status, attrs: { "data-testid": "hitl-status" } }),
       h("span", { cls: "hitl-thread", text: `thread ${model.get("thread_id")}` }),
     ]));
+    const reviewer = model.get("reviewer") ?? {};
+    if (reviewer.name && (model.get("requests") ?? []).length) {
+      const roles = (reviewer.roles ?? []).length ? ` (${reviewer.roles.join(", ")})` : " (no roles)";
+      root.append(h("p", { cls: "hitl-reviewer", text: `Reviewing as ${reviewer.name}${roles}`, attrs: { "data-testid": "hitl-reviewer" } }));
+    }
     const history = model.get("history") ?? [];
     const hidden = (model.get("history_total") ?? history.length) - history.length;
     if (hidden > 0) {

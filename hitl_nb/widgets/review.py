@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
+from .. import _reviewer
 from .._diff import changes
 from .._schema import Decision, ReviewRequest
 from .._validate import DecisionError, schema_for
@@ -79,6 +80,7 @@ class ReviewWidget(anywidget.AnyWidget):
     error = traitlets.Unicode("").tag(sync=True)
     submit_token = traitlets.Unicode("").tag(sync=True)
     history_total = traitlets.Int(0).tag(sync=True)
+    reviewer: traitlets.Dict[str, Any] = traitlets.Dict({}).tag(sync=True)
 
     def __init__(self, session: Session, **kwargs: Any) -> None:
         super().__init__(thread_id=session.thread_id, **kwargs)
@@ -88,6 +90,7 @@ class ReviewWidget(anywidget.AnyWidget):
         self._decided_cache: dict[tuple[str, bool], dict[str, Any]] = {}
         self.on_msg(self._on_message)
         session.subscribe(self._sync)
+        _reviewer.subscribe(self._sync)  # hitl_nb.reviewer(...) changes who may click
         self._sync()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
@@ -104,8 +107,9 @@ class ReviewWidget(anywidget.AnyWidget):
                         for r in pending}
         self.errors = {k: v for k, v in self.errors.items() if k in self._nonces}
         with self.hold_sync():
-            self.requests = [{**r.to_json(), "nonce": self._nonces[r.request_id],
-                              "args_schema": schema_for(r)} for r in pending]
+            self.requests = [self._request_json(r) for r in pending]
+            who = session.who()
+            self.reviewer = {"name": who.name, "roles": list(who.roles)}
             staged = set(session.staged)
             # Long sessions: show the latest cards only, so a click costs the same
             # at the 500th decision as at the first (all are in the log).
@@ -118,6 +122,18 @@ class ReviewWidget(anywidget.AnyWidget):
             self.result = _pretty(session.result) if session.status == "done" else ""
             self.error = ("".join(traceback.format_exception_only(session.error)).strip()
                           if session.error else "")
+
+    def _request_json(self, request: ReviewRequest) -> dict[str, Any]:
+        """A pending card: the request, its nonce, and who may decide it (approvals so
+        far, decisions the current reviewer may not take and why)."""
+        out = {**request.to_json(), "nonce": self._nonces[request.request_id],
+               "args_schema": schema_for(request),
+               "blocked": self.session.blocked(request.request_id)}
+        if request.approvals_needed > 1:
+            state = self.session.approvals(request.request_id)
+            out["approvals"] = {"needed": state.needed, "by": list(state.by),
+                                "text": str(state)}
+        return out
 
     def _decided(self, request: ReviewRequest, decision: Decision,
                  staged: bool) -> dict[str, Any]:
