@@ -90,11 +90,24 @@ class _Gated:
                                     risk=_resolve(self.risk, action, args))
 
     def ask(self, verdict: Verdict, args_schema: Any = None) -> Decision:
+        """Ask about `verdict`; an edit whose arguments need a role the editor lacks, or
+        more approvers, is asked about again (so an edit cannot slip past a gate)."""
         extra: dict[str, Any] = {"agent": self.agent,
                                  "args_schema": self.args_schema or args_schema}
         if self.allowed is not None:
             extra["allowed"] = self.allowed
-        return ask(**verdict.ask_kwargs(**extra))
+        decision = ask(**verdict.ask_kwargs(**extra))
+        while decision.action == "edit":
+            again = self.verdict(verdict.action, decision.args, verdict.confidence)
+            held = set((decision.role or "").split(","))
+            if not again.needs_review or (set(again.required_roles) <= held and
+                                          again.approvals_needed <= verdict.approvals_needed):
+                break
+            verdict = again
+            decision = ask(**verdict.ask_kwargs(
+                **extra, reason=f"edited by {decision.reviewer}; the edited arguments need "
+                                "another review"))
+        return decision
 
     def notify(self, verdict: Verdict, args: dict[str, Any], result: Any) -> None:
         notify(action=verdict.action, args=args, result=result,

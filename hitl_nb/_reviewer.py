@@ -183,10 +183,9 @@ def approvals(request: ReviewRequest, rows: Iterable[dict[str, Any]]) -> Approva
     return Approvals(needed=request.approvals_needed, args=args, by=tuple(by))
 
 
-def acting_role(request: ReviewRequest, who: Reviewer) -> str | None:
-    """The `role` column: the required roles the reviewer acted in, else all they hold."""
-    roles = request.required_roles or who.roles
-    return ",".join(roles) or None
+def held_roles(who: Reviewer) -> str | None:
+    """The `role` column: every role the reviewer held when deciding, comma-separated."""
+    return ",".join(who.roles) or None
 
 
 def refusal(request: ReviewRequest, who: Reviewer, action: Action | str,

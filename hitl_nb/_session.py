@@ -21,12 +21,13 @@ from ._log import log as default_log
 from ._payloads import PayloadError, middleware_decision, plain_resume_value, requests_from_value
 from ._reviewer import (
     Approvals,
+    NotAuthorized,
     Reviewer,
-    acting_role,
     approvals,
     as_reviewer,
     authorize,
     current_reviewer,
+    held_roles,
     refusal,
 )
 from ._schema import Action, Decision, ReviewRequest, Source, utcnow
@@ -172,6 +173,25 @@ class Session:
                        required_roles=verdict.required_roles,
                        approvals_needed=verdict.approvals_needed)
 
+    def _check_edit(self, request: ReviewRequest, who: Reviewer, args: Any) -> None:
+        """An edit must not slip past the policy: edited arguments that need a role the
+        reviewer lacks, or more approvers than this request has, are refused. (Requests
+        from `policy.guard` are re-checked inside the graph instead.)"""
+        if self.policy is None or request.kind in ("ask", "breakpoint") \
+                or not isinstance(args, dict):
+            return
+        verdict = self.policy.evaluate(request.action, args, confidence=request.confidence,
+                                       risk=request.risk)
+        if not who.holds(verdict.required_roles):
+            raise NotAuthorized(f"the edited arguments need role "
+                                f"{' + '.join(verdict.required_roles)} ({verdict.explanation}); "
+                                f"{who.name} holds {', '.join(who.roles) or 'no role'}.")
+        if verdict.approvals_needed > request.approvals_needed:
+            raise NotAuthorized(f"the edited arguments need {verdict.approvals_needed} "
+                                f"approvers ({verdict.explanation}); this request has "
+                                f"{request.approvals_needed}. Reject it with a message so the "
+                                "agent proposes again, or edit within the limit.")
+
     def approvals(self, request_id: str | None = None) -> Approvals:
         """Who approved a pending request so far and how many must (two-person rule),
         read from the feedback log, so approvals survive a restart with a persistent log.
@@ -277,9 +297,11 @@ class Session:
             state = self._approvals(original) if original.approvals_needed > 1 else None
             who = self.who(reviewer)
             authorize(request, who, action, state, args)
+            if action == "edit" and args is not None:
+                self._check_edit(original, who, args)
             decision = make_decision(request, action, args=args, message=message,
                                      rating=rating, comment=comment, reviewer=who.name,
-                                     role=acting_role(request, who), source=source)
+                                     role=held_roles(who), source=source)
             self.log.record(request, decision, run_id=self.run_id)
             if state is not None and decision.approved:
                 state = self._approvals(original)
