@@ -161,7 +161,8 @@ function requestCard(req, send, drafts, error) {
   const props = req.args_schema?.properties ?? {};
   const editors = Object.entries(req.args ?? {}).map(([key, value], i) =>
     ({ key, ...fieldEditor(key, value, props[key] ?? {}, `${uid}-f${i}`, draft[key]) }));
-  const canEdit = (req.allowed ?? []).includes("edit");
+  const blocked = req.blocked ?? {};
+  const canEdit = (req.allowed ?? []).includes("edit") && !blocked.edit;
   if (editors.length) {
     const fields = h("fieldset", { cls: "hitl-args", attrs: { "data-testid": "hitl-args" } }, [h("legend", { text: canEdit ? "Arguments (editable)" : "Arguments" })]);
     for (const e of editors) {
@@ -281,7 +282,6 @@ function requestCard(req, send, drafts, error) {
     buttons.append(button);
   }
   // Decisions this reviewer may not take: disabled, with the reason (Python refuses anyway).
-  const blocked = req.blocked ?? {};
   for (const button of all) {
     const reason = blocked[button.dataset.testid?.slice(5) ?? ""];
     if (reason) {
