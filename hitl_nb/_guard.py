@@ -13,12 +13,13 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterable, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from ._ask import ask
 from ._log import FeedbackLog
 from ._notify import notify
-from ._schema import Action, Decision
+from ._schema import Action, Decision, utcnow
 
 if TYPE_CHECKING:
     from ._policy import Policy, Verdict
@@ -72,8 +73,10 @@ class _Gated:
     def __init__(self, policy: Policy, *, confidence: Source = None, risk: Source = None,
                  log: FeedbackLog | None = None, on_reject: OnReject | None = None,
                  agent: str | None = None, args_schema: Any = None,
-                 allowed: Sequence[Action] | None = None) -> None:
+                 allowed: Sequence[Action] | None = None,
+                 timeout: timedelta | None = None) -> None:
         self.policy = policy
+        self.timeout = timeout
         self.confidence = confidence
         self.risk = risk
         self.log = log
@@ -96,6 +99,8 @@ class _Gated:
                                  "args_schema": self.args_schema or args_schema}
         if self.allowed is not None:
             extra["allowed"] = self.allowed
+        if self.timeout is not None:  # on resume the node re-runs; this deadline is unused
+            extra["deadline"] = utcnow() + self.timeout
         decision = ask(**verdict.ask_kwargs(**extra))
         while decision.action == "edit":
             again = self.verdict(verdict.action, decision.args, verdict.confidence)
@@ -132,7 +137,7 @@ class _Gated:
 def guard(policy: Policy, target: Any, *, confidence: Source = None, risk: Source = None,
           log: FeedbackLog | None = None, on_reject: OnReject | None = None,
           agent: str | None = None, args_schema: Any = None,
-          allowed: Sequence[Action] | None = None) -> Any:
+          allowed: Sequence[Action] | None = None, timeout: timedelta | None = None) -> Any:
     """Put `policy` in front of `target`: a function, a LangChain tool or a `ToolNode`.
 
     >>> @policy.guard
@@ -143,7 +148,9 @@ def guard(policy: Policy, target: Any, *, confidence: Source = None, risk: Sourc
     the confidence from the AI message's ``response_metadata["confidence"]`` unless
     given). `on_reject(decision)` returns what the agent gets instead of the result
     (default: "rejected by reviewer: <message>"; a respond returns its text). `log`:
-    where notify-level actions are recorded (default: `hitl_nb.log()`).
+    where notify-level actions are recorded (default: `hitl_nb.log()`). `timeout`: a
+    review not decided in time resolves to the session's `on_timeout` (reject unless
+    set), logged as "timeout". `allowed`, `agent`, `args_schema`: passed to `ask`.
 
     A guarded function or tool pauses inside the node that calls it, so LangGraph's rule
     applies: the node runs again on resume. With several tool calls per message, guard
@@ -151,7 +158,7 @@ def guard(policy: Policy, target: Any, *, confidence: Source = None, risk: Sourc
     all are decided.
     """
     gated = _Gated(policy, confidence=confidence, risk=risk, log=log, on_reject=on_reject,
-                   agent=agent, args_schema=args_schema, allowed=allowed)
+                   agent=agent, args_schema=args_schema, allowed=allowed, timeout=timeout)
     from langchain_core.tools import BaseTool
 
     if _is_tool_node(target):

@@ -523,8 +523,9 @@ class Policy:
     def guard(self, target: Any = None, /, **options: Any) -> Any:
         """One line of oversight: wrap a function, a LangChain tool or a `ToolNode`.
 
-        See `hitl_nb._guard.guard` for the options (`confidence`, `risk`, `log`,
-        `on_reject`, `agent`, `args_schema`). Works as ``@policy.guard`` and
+        Options: `confidence`, `risk` (a value or ``(action, args) -> value``), `log`,
+        `on_reject`, `timeout`, `allowed`, `agent`, `args_schema` (see
+        `hitl_nb._guard.guard`). Works as ``@policy.guard`` and
         ``@policy.guard(risk="high")``.
         """
         from ._guard import guard

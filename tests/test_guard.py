@@ -199,3 +199,30 @@ def test_policy_as_middleware_config(desk: SupportDesk, mode: str):
     assert session.status == "done"
     row = hitl_nb.log().to_pandas().iloc[-1]
     assert (row.decision, row.reviewer, row.role) == ("edit", "fiona", "finance")
+
+
+def test_a_timeout_resolves_to_the_default_and_nothing_runs():
+    from datetime import timedelta
+
+    ledger: list[tuple[str, float]] = []
+    policy = Policy([Threshold("amount", ">", 100)])
+
+    @policy.guard(timeout=timedelta(minutes=30))
+    def transfer(account: str, amount: float) -> str:
+        ledger.append((account, amount))
+        return "sent"
+
+    builder = StateGraph(Transfer)
+    builder.add_node("node", lambda state: {"result": transfer("ACME", state["amount"])})
+    builder.add_edge(START, "node")
+    session = hitl_nb.Session(builder.compile(checkpointer=InMemorySaver()), config())
+    [request] = session.invoke({"amount": 500.0}).pending
+    assert request.deadline is not None
+    waited = request.deadline - request.requested_at
+    assert timedelta(minutes=29) < waited <= timedelta(minutes=30)
+    assert session.expire_overdue(now=request.deadline - timedelta(seconds=1)) == []
+    assert session.expire_overdue(now=request.deadline) == [request]
+    assert session.result["result"].startswith("rejected by reviewer: no decision before")
+    assert ledger == []
+    row = hitl_nb.log().to_pandas().iloc[0]
+    assert (row.decision, row.source) == ("timeout", "policy")
