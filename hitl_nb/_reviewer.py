@@ -13,6 +13,7 @@ can run code in the kernel.
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 from collections.abc import Iterable, Sequence
@@ -75,9 +76,15 @@ _SAVED_MAX = 64
 
 def default_reviewer() -> Reviewer:
     """`$HITL_NB_REVIEWER` (or the OS user) with the roles in `$HITL_NB_REVIEWER_ROLES`."""
-    roles = [r.strip() for r in os.environ.get("HITL_NB_REVIEWER_ROLES", "").split(",")]
-    return Reviewer(os.environ.get("HITL_NB_REVIEWER") or getpass.getuser(),
-                    tuple(r for r in roles if r))
+    return _default(os.environ.get("HITL_NB_REVIEWER"),
+                    os.environ.get("HITL_NB_REVIEWER_ROLES", ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _default(name: str | None, roles: str) -> Reviewer:
+    # Cached: every widget redraw asks who is reviewing, and getuser() reads the passwd db.
+    return Reviewer(name or getpass.getuser(),
+                    tuple(r for r in (r.strip() for r in roles.split(",")) if r))
 
 
 def current_reviewer() -> Reviewer:
