@@ -199,9 +199,8 @@ class Session:
         >>> print(session.approvals())
         1 of 2 approvals (alice)
         """
-        request = self._seen.get(self._request(request_id).request_id)
-        assert request is not None
-        return self._approvals(request)
+        request = self._request(request_id)
+        return self._approvals(self._seen.get(request.request_id, request))
 
     def _approvals(self, request: ReviewRequest) -> Approvals:
         if request.approvals_needed <= 1:
