@@ -8,7 +8,7 @@
 from ._ask import ask
 from ._inbox import Inbox, inbox
 from ._ipython import load_ipython_extension, unload_ipython_extension
-from ._log import FeedbackLog, Verification, log
+from ._log import FeedbackLog, Verification, log, read_parquet
 from ._payloads import PayloadError
 from ._policy import (
     ConfidenceBelow,
@@ -23,6 +23,7 @@ from ._policy import (
     TwoPersonRule,
     Verdict,
 )
+from ._preferences import Preferences
 from ._reviewer import Approvals, NotAuthorized, Reviewer, reviewer
 from ._schema import Action, Decision, Level, ReviewRequest
 from ._session import Session, SessionBusy, StaleDecision, current
@@ -46,6 +47,7 @@ __all__ = [
     "NotAuthorized",
     "PayloadError",
     "Policy",
+    "Preferences",
     "Proposal",
     "RequiresRole",
     "ReviewRequest",
@@ -65,6 +67,7 @@ __all__ = [
     "inbox",
     "load_ipython_extension",
     "log",
+    "read_parquet",
     "reviewer",
     "unload_ipython_extension",
 ]

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jsonpatch
@@ -19,6 +20,8 @@ from ._schema import LEVELS, Decision, ReviewRequest, args_hash, canonical_json
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ._pairs import PairFormat
 
 GENESIS = "0" * 64
 """`prev_hash` of the first entry."""
@@ -181,26 +184,69 @@ class FeedbackLog:
         return rows_to_frame(list(self._rows))
 
     def to_parquet(self, path: str) -> None:
+        """Write `to_pandas()` to parquet; `read_parquet(path)` gives the same frame back."""
         frame_to_parquet(self.to_pandas(), path)
+
+    def to_preference_pairs(self, format: PairFormat = "dpo", *, path: str | Path | None = None,
+                            prompts: Mapping[str, str] | None = None) -> pd.DataFrame:
+        """Training rows from the reviewed decisions (see `hitl_nb._pairs`): DPO
+        (`prompt`, `chosen`, `rejected`) or KTO (`prompt`, `completion`, `label`); with
+        `path` (`.jsonl` or `.parquet`) also written for `datasets.load_dataset`."""
+        from ._pairs import preference_pairs, write_pairs
+
+        pairs = preference_pairs(self.to_pandas(), format, prompts=prompts)
+        if path is not None:
+            write_pairs(pairs, path)
+        return pairs
+
+
+TEXT_COLUMNS = ("decision_id", "request_id", "thread_id", "run_id", "checkpoint_id", "agent",
+                "preview", "gate", "gate_reason", "reviewer", "role", "message", "comment",
+                "args_hash", "prev_hash", "entry_hash")
+CATEGORY_COLUMNS = ("framework", "action_name", "risk", "source")
+"""Open vocabularies: categories are the values present, sorted."""
+FLOAT_COLUMNS = ("confidence", "edit_distance", "rating", "latency_s")
+TIME_COLUMNS = ("requested_at", "decided_at")
+JSON_COLUMNS = ("proposed_args", "final_args", "patch")
+"""Dicts/lists in memory; canonical JSON text in parquet."""
 
 
 def rows_to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The typed frame for stored rows (the schema in docs/feedback_log.md)."""
     import pandas as pd
 
-    df = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
-    for col in ("requested_at", "decided_at"):
-        df[col] = pd.to_datetime(df[col], utc=True, format="ISO8601")
-    for col in ("confidence", "edit_distance", "rating", "latency_s"):
+    return _typed(pd.DataFrame.from_records(rows, columns=list(COLUMNS)))
+
+
+def _typed(df: pd.DataFrame) -> pd.DataFrame:
+    """Coerce every column to its documented dtype, whatever the data (or its absence)
+    made pandas infer: fixed dtypes are what lets a frame round-trip exactly."""
+    import numpy as np
+    import pandas as pd
+
+    try:  # pandas >= 2.3: the NaN-missing string dtype that pandas 3 infers by default
+        text: Any = pd.StringDtype(na_value=np.nan)
+    except TypeError:  # pragma: no cover - older pandas
+        text = object
+    for col in TEXT_COLUMNS:
+        df[col] = df[col].astype(text)
+    for col in TIME_COLUMNS:
+        values = df[col]
+        if not isinstance(values.dtype, pd.DatetimeTZDtype):
+            values = pd.to_datetime(values, utc=True, format="ISO8601")
+        df[col] = values.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+    for col in FLOAT_COLUMNS:
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
     df["edited"] = df["edited"].astype(bool)
-    df["decision"] = pd.Categorical(df["decision"], categories=DECISIONS)
-    df["spectrum_level"] = pd.Categorical(df["spectrum_level"], categories=LEVELS, ordered=True)
-    for col in ("action_name", "framework", "source", "risk"):
-        df[col] = df[col].astype("category")
+    df["decision"] = pd.Categorical(np.asarray(df["decision"], dtype=object),
+                                    categories=pd.Index(DECISIONS, dtype=text))
+    df["spectrum_level"] = pd.Categorical(np.asarray(df["spectrum_level"], dtype=object),
+                                          categories=pd.Index(LEVELS, dtype=text), ordered=True)
+    for col in CATEGORY_COLUMNS:
+        raw = np.asarray(df[col], dtype=object)
+        present = sorted({v for v in pd.unique(raw) if isinstance(v, str)})
+        df[col] = pd.Categorical(raw, categories=pd.Index(present, dtype=text))
     return df
-
-
-JSON_COLUMNS = ("proposed_args", "final_args", "patch")
 
 
 def frame_to_parquet(df: pd.DataFrame, path: str) -> None:
@@ -212,15 +258,23 @@ def frame_to_parquet(df: pd.DataFrame, path: str) -> None:
 
 
 def read_parquet(path: str) -> pd.DataFrame:
-    """Read a log exported with `to_parquet` back to the `to_pandas()` shape."""
+    """Read a log exported with `to_parquet` back to exactly the `to_pandas()` frame.
+
+    >>> log.to_parquet("log.parquet")
+    >>> df = read_parquet("log.parquet")      # same dtypes, categories and time zone
+    """
     import json
 
     import pandas as pd
 
     df = pd.read_parquet(path)
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path} is not a hitl_nb feedback log export (missing columns "
+                         f"{missing}); write it with FeedbackLog.to_parquet(path).")
     for col in JSON_COLUMNS:
-        df[col] = df[col].map(json.loads)
-    return df
+        df[col] = df[col].astype(object).map(json.loads)
+    return _typed(df[list(COLUMNS)])
 
 
 _default: FeedbackLog | None = None

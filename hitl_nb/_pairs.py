@@ -54,16 +54,23 @@ def preference_pairs(df: pd.DataFrame, format: PairFormat = "dpo", *,
     return pd.concat([as_is, corrected], ignore_index=True)
 
 
-def write_preference_pairs(df: pd.DataFrame, path: str | Path, format: PairFormat = "dpo",
-                           **kwargs: Mapping[str, str] | None) -> Path:
-    """Write pairs as `.jsonl` (one JSON object per line) or `.parquet`, by suffix; both
+def write_pairs(pairs: pd.DataFrame, path: str | Path) -> Path:
+    """Write pair rows as `.jsonl` (one JSON object per line) or `.parquet`, by suffix; both
     load with Hugging Face `datasets.load_dataset("json" | "parquet", data_files=path)`."""
     path = Path(path)
-    pairs = preference_pairs(df, format, **kwargs)
     if path.suffix == ".jsonl":
         pairs.to_json(path, orient="records", lines=True, force_ascii=False)
     elif path.suffix == ".parquet":
-        pairs.to_parquet(path, index=False)
+        # object columns become arrow `string` (pandas 3's str dtype writes `large_string`,
+        # which loads as a different `datasets` feature type than the JSONL file's)
+        text = {c: object for c in pairs.columns if pd.api.types.is_string_dtype(pairs[c])}
+        pairs.astype(text).to_parquet(path, index=False)
     else:
         raise ValueError(f"write .jsonl or .parquet, got {path.name!r}")
     return path
+
+
+def write_preference_pairs(df: pd.DataFrame, path: str | Path, format: PairFormat = "dpo",
+                           **kwargs: Mapping[str, str] | None) -> Path:
+    """`preference_pairs(df, format)` written to `path` (see `write_pairs`)."""
+    return write_pairs(preference_pairs(df, format, **kwargs), path)

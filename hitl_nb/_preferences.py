@@ -84,6 +84,36 @@ class Rule:
         return f"{self.action}: {what}{cond} (seen {self.support}x)"
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Refusal:
+    """A learned refusal: reviewers rejected `action` (when `when` holds), saying `message`;
+    an agent should not propose it again (and can tell the user why)."""
+
+    action: str
+    message: str
+    when: tuple[tuple[str, str, float], ...] = ()
+    support: int = 0
+
+    def applies(self, args: dict[str, Any]) -> bool:
+        """Every condition in `when` holds (`>=` / `<=` on a numeric argument)."""
+        for name, op, threshold in self.when:
+            value = args.get(name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return False
+            if not (value >= threshold if op == ">=" else value <= threshold):
+                return False
+        return True
+
+    def __str__(self) -> str:
+        cond = " and ".join(f"{n} {op} {t:g}" for n, op, t in self.when)
+        cond = f" when {cond}" if cond else ""
+        return f"{self.action}: reviewers reject it{cond}: {self.message!r} (seen {self.support}x)"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _suffix_added(before: Any, after: Any) -> str | None:
     if isinstance(before, str) and isinstance(after, str) and after.startswith(before):
         return after[len(before):] or None
@@ -229,6 +259,42 @@ class Preferences:
                               when=when, support=support))
         rules.sort(key=lambda r: r.support, reverse=True)
         return rules
+
+    def refusals(self, action: str, **kwargs: Any) -> list[Refusal]:
+        """Rejections made consistently (at least `min_support` times): always (in at
+        least `min_consistency` of the reviews of `action`), or beyond a threshold that
+        separates the rejected proposals from the accepted ones."""
+        history = self.corrections(action, **kwargs)
+        rejected = [c for c in history if c.decision == "reject"]
+        if len(rejected) < self.min_support:
+            return []
+        accepted = [c.proposed for c in history if c.decision in ("approve", "edit")]
+        stump = _stump([c.proposed for c in rejected], accepted)
+        # A withheld proposal gets no feedback, so a refusal must not guess beyond what
+        # was rejected: it starts at the mildest rejected value (not at the largest
+        # accepted one) and widens as later rejections come in.
+        when: tuple[tuple[str, str, float], ...] = ()
+        if isinstance(stump, tuple):
+            name, op, _ = stump
+            hot = [float(c.proposed[name]) for c in rejected]
+            when = ((name, ">=", min(hot)),) if op == ">" else ((name, "<=", max(hot)),)
+        elif stump is None:
+            # nothing accepted yet to contrast with: refuse only inside the box of the
+            # rejected values (each numeric argument at least its smallest rejected value)
+            numeric = sorted(k for k in rejected[0].proposed
+                             if all(_is_number(c.proposed.get(k)) for c in rejected))
+            when = tuple((k, ">=", min(float(c.proposed[k]) for c in rejected))
+                         for k in numeric)
+        elif len(rejected) / (len(rejected) + len(accepted)) < self.min_consistency:
+            return []
+        messages = Counter(c.message for c in rejected if c.message)
+        message = messages.most_common(1)[0][0] if messages else "reviewers rejected it"
+        return [Refusal(action=action, message=message, when=when, support=len(rejected))]
+
+    def refusal(self, action: str, args: dict[str, Any], **kwargs: Any) -> Refusal | None:
+        """The learned refusal that applies to this proposal, if any: check it before
+        asking for review, and do not propose what reviewers always turn down."""
+        return next((r for r in self.refusals(action, **kwargs) if r.applies(args)), None)
 
     def apply(self, action: str, args: dict[str, Any], **kwargs: Any
               ) -> tuple[dict[str, Any], list[Rule]]:

@@ -13,9 +13,9 @@ WIDGETS = pathlib.Path(hitl_nb.__file__).parent / "widgets"
 def test_public_names_are_pinned():
     assert sorted(hitl_nb.__all__) == sorted([
         "Action", "Decision", "DecisionError", "FeedbackLog", "Level", "PayloadError",
-        "ReviewRequest", "ReviewWidget", "Session", "SessionBusy", "StaleDecision",
+        "Preferences", "ReviewRequest", "ReviewWidget", "Session", "SessionBusy", "StaleDecision",
         "Verification", "__version__", "ask", "current", "load_ipython_extension", "log",
-        "unload_ipython_extension",
+        "read_parquet", "unload_ipython_extension",
         # gates, roles and restart recovery
         "Approvals", "ConfidenceBelow", "Critical", "Fired", "Gate", "Inbox",
         "NotAuthorized", "Policy", "Proposal", "RequiresRole", "Reviewer", "RiskAtLeast",

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from langchain_core.messages import AIMessage, ToolMessage
 
 from .._log import FeedbackLog
 from .._preferences import Preferences
@@ -27,12 +28,14 @@ from .support import SupportDesk, support_agent
 class SimulatedReviewer:
     """A support manager with fixed preferences.
 
+    - refunds over `finance_over` are rejected (finance signs those off; None: never);
     - refunds over `manager_note_over` need a manager note in `note`;
     - replies are always signed `signature`;
     - accounts are never deleted by support.
     """
 
     name: str = "sim-manager"
+    finance_over: float | None = 250.0
     manager_note_over: float = 100.0
     manager_note: str = " (manager note: approved by M. Ito)"
     signature: str = "\nSupport Team"
@@ -42,6 +45,10 @@ class SimulatedReviewer:
         if request.action == "delete_account":
             return "reject", None, "support does not delete accounts; the customer does"
         args = dict(request.args)
+        amount = args.get("amount", 0)
+        if (request.action == "issue_refund" and self.finance_over is not None
+                and isinstance(amount, int | float) and amount > self.finance_over):
+            return "reject", None, f"refunds over {self.finance_over:g} need finance sign-off"
         if (request.action == "issue_refund" and args.get("amount", 0) > self.manager_note_over
                 and "manager note" not in str(args.get("note", ""))):
             args["note"] = f"{args.get('note', '')}{self.manager_note}"
@@ -68,10 +75,44 @@ def random_desk(n_orders: int, rng: random.Random) -> SupportDesk:
     return SupportDesk(orders=orders)
 
 
+Progress = bool | Callable[[Any], Any] | None
+
+
+def _progress(steps: range, progress: Progress, desc: str) -> Iterable[int]:
+    if progress is True:
+        from tqdm.auto import tqdm
+
+        return tqdm(steps, desc=desc, unit="episode", leave=False)  # type: ignore[no-any-return]
+    if callable(progress):
+        return progress(steps)  # type: ignore[no-any-return]
+    return steps
+
+
+def _declined(state: dict[str, Any], reviewer: SimulatedReviewer) -> tuple[int, int]:
+    """(calls the agent withheld by a learned refusal, how many of those the reviewer
+    would have accepted: refusals learned too broadly)."""
+    messages = state.get("messages", []) if isinstance(state, dict) else []
+    calls = {c["id"]: c for m in messages if isinstance(m, AIMessage) for c in m.tool_calls}
+    withheld = [calls[m.tool_call_id] for m in messages if isinstance(m, ToolMessage)
+                and str(m.content).startswith("rejected by learned preference")
+                and m.tool_call_id in calls]
+    wrong = sum(reviewer.review(ReviewRequest(request_id="check", interrupt_id="check",
+                                              kind="ask", action=c["name"],
+                                              args=c["args"]))[0] != "reject"
+                for c in withheld)
+    return len(withheld), wrong
+
+
 def run_episodes(episodes: int, *, learning: bool, seed: int = 0,
                  reviewer: SimulatedReviewer | None = None, log: FeedbackLog | None = None,
-                 progress: Callable[[Any], Any] | None = None) -> pd.DataFrame:
-    """One refund request per episode, reviewed by `reviewer`; one row per episode."""
+                 progress: Progress = None) -> pd.DataFrame:
+    """One refund request per episode, reviewed by `reviewer`; one row per episode.
+
+    Rates are shares of the proposals the reviewer saw in the episode (0 when the agent
+    put nothing to them); `corrections` = edits + rejects; `declined` counts proposals
+    the agent withheld because of a learned refusal, `declined_wrongly` those the
+    reviewer would not have rejected. `progress=True` shows a tqdm bar.
+    """
     rng = random.Random(seed)
     reviewer = reviewer or SimulatedReviewer()
     log = log if log is not None else FeedbackLog()
@@ -81,24 +122,27 @@ def run_episodes(episodes: int, *, learning: bool, seed: int = 0,
     order_ids = list(desk.orders)
     rows = []
     steps = range(episodes)
-    for episode in progress(steps) if progress else steps:
+    variant = "with learning" if learning else "without learning"
+    for episode in _progress(steps, progress, variant):
         session = Session(graph, {"configurable": {"thread_id": uuid.uuid4().hex}}, log=log,
                           reviewer=reviewer.name, preferences=prefs)
         session.invoke({"messages": [("user", f"refund order {order_ids[episode]}")]})
         reviewer.decide(session)
         decided = [d.action for _, d in session.history]
-        rows.append({"episode": episode + 1,
-                     "variant": "with learning" if learning else "without learning",
-                     "decisions": len(decided),
-                     "edits": decided.count("edit"), "rejects": decided.count("reject"),
-                     "edit_rate": decided.count("edit") / max(1, len(decided)),
-                     "reject_rate": decided.count("reject") / max(1, len(decided)),
+        edits, rejects = decided.count("edit"), decided.count("reject")
+        declined, wrongly = _declined(session.result, reviewer)
+        seen = max(1, len(decided))
+        rows.append({"episode": episode + 1, "variant": variant,
+                     "decisions": len(decided), "edits": edits, "rejects": rejects,
+                     "corrections": edits + rejects, "edit_rate": edits / seen,
+                     "reject_rate": rejects / seen, "correction_rate": (edits + rejects) / seen,
+                     "declined": declined, "declined_wrongly": wrongly,
                      "amount": desk.orders[order_ids[episode]]["total"]})
     return pd.DataFrame(rows)
 
 
 def run_experiment(episodes: int = 40, *, seed: int = 0,
-                   progress: Callable[[Any], Any] | None = None) -> pd.DataFrame:
+                   progress: Progress = None) -> pd.DataFrame:
     """Both variants on the same orders (same seed), stacked: the learning curves."""
     return pd.concat([run_episodes(episodes, learning=False, seed=seed, progress=progress),
                       run_episodes(episodes, learning=True, seed=seed, progress=progress)],

@@ -168,7 +168,8 @@ def review_tool_calls(message: AIMessage, rules: dict[str, ToolRule] = RULES,
     Every call stays on the AI message (edited ones with the reviewer's args), as a
     real tool-calling API requires; a rejected or answered call gets its ToolMessage
     here, and the tools node runs only the calls that have none. With `preferences`,
-    rules learned from earlier corrections shape each proposal before it is shown.
+    a learned refusal stops a call before it is proposed, and rules learned from earlier
+    corrections shape each proposal before it is shown.
     """
     confidence = message.response_metadata.get("confidence")
     kept: list[Any] = []
@@ -179,6 +180,14 @@ def review_tool_calls(message: AIMessage, rules: dict[str, ToolRule] = RULES,
             kept.append(call)
             continue
         args, reason = call["args"], rule.reason
+        refusal = preferences.refusal(call["name"], args) if preferences is not None else None
+        if refusal is not None:
+            # reviewers always turn this down: do not ask, tell the model why
+            kept.append(call)
+            answers.append(ToolMessage(content=f"rejected by learned preference: {refusal}",
+                                       tool_call_id=call["id"], name=call["name"],
+                                       status="error"))
+            continue
         if preferences is not None:
             args, learned = preferences.apply(call["name"], args)
             if learned:

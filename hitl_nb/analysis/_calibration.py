@@ -1,0 +1,144 @@
+"""Is the agent's confidence calibrated against reviewers approving without edits?
+
+The event scored is "approved as proposed" (`decision == "approve"`); an edit, reject or
+respond counts as the agent being wrong. Rows without a confidence are left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._common import as_list, check_columns, reviewed, wilson_interval
+
+
+def scored(df: pd.DataFrame, keys: Sequence[str] = ()) -> pd.DataFrame:
+    """Reviewed rows with a confidence: `keys`, `confidence` and `approved` (1.0 when
+    approved as proposed, else 0.0)."""
+    rev = reviewed(df, [*keys, "confidence", "decision"])
+    rev = rev[rev["confidence"].notna().to_numpy(dtype=bool)]
+    return rev.assign(approved=(rev["decision"] == "approve").to_numpy(dtype="float64")
+                      ).drop(columns="decision")
+
+
+def _bins(confidence: pd.Series, bins: int) -> np.ndarray[Any, np.dtype[np.int64]]:
+    if bins < 1:
+        raise ValueError(f"bins must be a positive integer, got {bins!r}")
+    # equal-width bins on [0, 1]; confidence 1.0 belongs to the last bin
+    edges: np.ndarray[Any, np.dtype[np.float64]] = np.floor(
+        confidence.to_numpy(dtype="float64") * bins)
+    out: np.ndarray[Any, np.dtype[np.int64]] = np.minimum(edges, bins - 1).astype(np.int64)
+    return out
+
+
+def reliability(df: pd.DataFrame, bins: int = 10, *, by: str | Sequence[str] | None = None,
+                level: float = 0.95) -> pd.DataFrame:
+    """The reliability curve: per confidence bin (equal width), `n`, mean `confidence`,
+    `approve_rate` (approved without edit) and its Wilson interval.
+
+    >>> reliability(df, bins=10)        # perfectly calibrated: approve_rate == confidence
+    """
+    keys = as_list(by)
+    check_columns(df, keys)
+    s = scored(df, keys)
+    s = s.assign(bin=_bins(s["confidence"], bins))
+    out = s.groupby([*keys, "bin"], observed=True, dropna=False).agg(
+        n=("approved", "size"), confidence=("confidence", "mean"),
+        approved=("approved", "sum")).reset_index()
+    out["bin_low"] = out["bin"] / bins
+    out["bin_high"] = (out["bin"] + 1) / bins
+    out["approve_rate"] = out["approved"] / out["n"]
+    out["ci_low"], out["ci_high"] = wilson_interval(out["approved"], out["n"], level)
+    out["n"] = out["n"].astype("int64")
+    return out[[*keys, "bin", "bin_low", "bin_high", "n", "confidence", "approve_rate",
+                "ci_low", "ci_high"]]
+
+
+def calibration(df: pd.DataFrame, by: str | Sequence[str] | None = "action_name",
+                bins: int = 10) -> pd.DataFrame:
+    """Per group and overall (`(all)`): `n`, mean `confidence`, `approve_rate`,
+    `brier` = mean((confidence - approved)^2) and `ece` = sum over bins of
+    n_bin / n * |approve_rate_bin - confidence_bin| (equal-width bins)."""
+    keys = as_list(by)
+    check_columns(df, keys)
+    s = scored(df, keys)
+    s = s.assign(bin=_bins(s["confidence"], bins),
+                 sq=(s["confidence"] - s["approved"]) ** 2)
+    frames = []
+    for group_keys in ([keys] if keys else []) + [[]]:
+        g = s.assign(_all="(all)") if not group_keys else s
+        gk = group_keys or ["_all"]
+        per_bin = g.groupby([*gk, "bin"], observed=True, dropna=False).agg(
+            n=("approved", "size"), conf=("confidence", "sum"), hit=("approved", "sum"))
+        gap = (per_bin["hit"] - per_bin["conf"]).abs()  # n_bin * |rate_bin - conf_bin|
+        totals = g.groupby(gk, observed=True, dropna=False).agg(
+            n=("approved", "size"), confidence=("confidence", "mean"),
+            approve_rate=("approved", "mean"), brier=("sq", "mean"))
+        totals["ece"] = gap.groupby(level=list(range(len(gk)))).sum() / totals["n"]
+        totals = totals.reset_index()
+        if not group_keys:
+            totals = totals.drop(columns="_all")
+            for k in keys:
+                totals[k] = "(all)"
+        else:
+            for k in keys:
+                totals[k] = totals[k].astype(object)
+        frames.append(totals)
+    out = pd.concat(frames, ignore_index=True)
+    out["n"] = out["n"].astype("int64")
+    return out[[*keys, "n", "confidence", "approve_rate", "brier", "ece"]]
+
+
+def suggest_thresholds(df: pd.DataFrame, target: float = 0.05,
+                       by: str | Sequence[str] = "action_name", *, level: float = 0.95,
+                       min_n: int = 20) -> pd.DataFrame:
+    """A suggested auto-approve threshold per group, with its estimated error rate.
+
+    Rule: auto-approving every proposal with confidence >= t would have let through the
+    ones reviewers edited, rejected or answered instead (the errors). For each distinct
+    confidence t, count n(t) proposals at or above it and e(t) errors among them. The
+    suggestion is the **lowest** t (most automation) with n(t) >= `min_n` whose upper
+    Wilson bound of e(t)/n(t) at `level` is <= `target`, so the error rate among
+    auto-approved proposals is below `target` with that confidence (optimistic by the
+    number of thresholds tried; re-check on fresh data). No such t: `threshold` is NaN.
+
+    Columns: `n` (scored decisions in the group), `threshold`, `n_auto`, `coverage`
+    (share auto-approved), `error_rate`, `error_upper`, `target`.
+    """
+    if not 0 < target < 1:
+        raise ValueError(f"target is an error rate in (0, 1), e.g. 0.05; got {target!r}")
+    keys = as_list(by)
+    check_columns(df, keys)
+    s = scored(df, keys)
+    if not keys:
+        s = s.assign(_all="(all)")
+        keys_used = ["_all"]
+    else:
+        keys_used = keys
+    s = s.assign(wrong=1.0 - s["approved"]).sort_values(
+        [*keys_used, "confidence"], ascending=[True] * len(keys_used) + [False], kind="stable")
+    grouped = s.groupby(keys_used, observed=True, dropna=False, sort=False)
+    s = s.assign(n_auto=grouped.cumcount() + 1, errors=grouped["wrong"].cumsum())
+    # a threshold admits every row with that confidence: keep the last row of each value
+    key_frame = s[[*keys_used, "confidence"]]
+    last = ~key_frame.eq(key_frame.shift(-1)).all(axis=1)
+    cand = s[last.to_numpy(dtype=bool)].copy()
+    cand["error_rate"] = cand["errors"] / cand["n_auto"]
+    _, cand["error_upper"] = wilson_interval(cand["errors"], cand["n_auto"], level)
+    ok = cand[(cand["error_upper"] <= target).to_numpy(dtype=bool)
+              & (cand["n_auto"] >= min_n).to_numpy(dtype=bool)]
+    best = ok.loc[ok.groupby(keys_used, observed=True, dropna=False)["n_auto"].idxmax()]
+    totals = s.groupby(keys_used, observed=True, dropna=False).size().rename("n").reset_index()
+    out = totals.merge(best[[*keys_used, "confidence", "n_auto", "error_rate", "error_upper"]]
+                       .rename(columns={"confidence": "threshold"}), on=keys_used, how="left")
+    out["n_auto"] = out["n_auto"].fillna(0).astype("int64")
+    out["coverage"] = out["n_auto"] / out["n"]
+    out["target"] = target
+    out["n"] = out["n"].astype("int64")
+    if not keys:
+        out = out.drop(columns="_all")
+    return out[[*keys, "n", "threshold", "n_auto", "coverage", "error_rate", "error_upper",
+                "target"]]

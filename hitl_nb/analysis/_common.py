@@ -1,0 +1,69 @@
+"""Shared pieces: which rows count as reviewed, and the Wilson score interval."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._schema import ACTIONS
+
+OUTCOMES: tuple[str, ...] = ACTIONS
+"""The reviewer outcomes analysed: approve, edit, reject, respond (policy `auto` and
+`timeout` rows are nobody's judgement and are left out)."""
+
+
+def reviewed(df: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Rows a reviewer (human or simulated) decided: `decision` in `OUTCOMES`; only
+    `columns` if given (copying a few columns of a million rows beats copying all)."""
+    missing = [c for c in ("decision", "source", *(columns or ())) if c not in df.columns]
+    if missing:
+        raise ValueError(f"expected a FeedbackLog.to_pandas() frame; missing columns {missing}")
+    mask = (df["decision"].isin(OUTCOMES) & (df["source"] != "policy")).to_numpy(dtype=bool)
+    if mask.all():
+        return df if columns is None else df[list(dict.fromkeys(columns))]
+    return df.loc[mask, list(dict.fromkeys(columns)) if columns is not None else df.columns]
+
+
+def z_value(level: float) -> float:
+    """Two-sided normal quantile for a confidence `level` (0.95 -> 1.95996...)."""
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), e.g. 0.95; got {level!r}")
+    return NormalDist().inv_cdf(0.5 + level / 2)
+
+
+def wilson_interval(successes: Any, n: Any, level: float = 0.95
+                    ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Wilson score interval for `successes` out of `n` (arrays; NaN where n == 0).
+
+    >>> low, high = wilson_interval(8, 10)     # (0.4902, 0.9433)
+    """
+    k = np.asarray(successes, dtype="float64")
+    m = np.asarray(n, dtype="float64")
+    z = z_value(level)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / m
+        denom = 1 + z * z / m
+        center = (p + z * z / (2 * m)) / denom
+        half = z * np.sqrt(p * (1 - p) / m + z * z / (4 * m * m)) / denom
+        # exact ends at k == 0 and k == n (the formula gives them up to rounding)
+        low = np.where(k == 0, 0.0, np.clip(center - half, 0.0, 1.0))
+        high = np.where(k == m, 1.0, np.clip(center + half, 0.0, 1.0))
+        low = np.where(m > 0, low, np.nan)
+        high = np.where(m > 0, high, np.nan)
+    return low, high
+
+
+def as_list(by: str | Sequence[str] | None) -> list[str]:
+    if by is None:
+        return []
+    return [by] if isinstance(by, str) else list(by)
+
+
+def check_columns(df: pd.DataFrame, columns: list[str]) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"no column {missing} in the frame; columns are {list(df.columns)}")

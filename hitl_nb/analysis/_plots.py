@@ -1,0 +1,93 @@
+"""Charts (matplotlib) for the analysis tables; each returns the Axes it drew on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._common import OUTCOMES
+
+
+def _axes(ax: Any, figsize: tuple[float, float]) -> Any:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def plot_rates(table: pd.DataFrame, *, outcomes: Sequence[str] = OUTCOMES, ax: Any = None
+               ) -> Any:
+    """Grouped bars of a `rates(...)` table with Wilson-interval error bars.
+
+    >>> plot_rates(rates(df, "reviewer"))
+    """
+    keys = [c for c in table.columns
+            if c not in ("decision", "count", "n", "rate", "ci_low", "ci_high")]
+    ax = _axes(ax, (8, 3.5))
+    groups = table[keys].astype(str).agg(" / ".join, axis=1) if keys else pd.Series(
+        "all", index=table.index)
+    order = list(dict.fromkeys(groups))
+    x = np.arange(len(order))
+    width = 0.8 / max(1, len(outcomes))
+    for i, outcome in enumerate(outcomes):
+        part = table[(table["decision"].astype(str) == outcome).to_numpy(dtype=bool)]
+        where = groups[part.index].map({g: k for k, g in enumerate(order)}).to_numpy()
+        rate = part["rate"].to_numpy(dtype=float)
+        err = np.vstack([rate - part["ci_low"].to_numpy(dtype=float),
+                         part["ci_high"].to_numpy(dtype=float) - rate])
+        ax.bar(where + (i - (len(outcomes) - 1) / 2) * width, rate, width, yerr=err,
+               capsize=2, label=outcome)
+    ax.set_xticks(x, order, rotation=20, ha="right")
+    ax.set(ylabel="rate (95% Wilson CI)", ylim=(0, 1), title=f"Decisions by {' / '.join(keys)}")
+    ax.legend(ncols=len(outcomes), fontsize="small")
+    return ax
+
+
+def plot_calibration(table: pd.DataFrame, *, ax: Any = None) -> Any:
+    """A `reliability(...)` table: approve rate (Wilson CI) vs mean confidence per bin,
+    marker area by count, the diagonal for perfect calibration; one line per group when
+    the table was grouped (`by=`)."""
+    ax = _axes(ax, (4.5, 4.5))
+    keys = [c for c in table.columns if c not in ("bin", "bin_low", "bin_high", "n",
+                                                   "confidence", "approve_rate", "ci_low",
+                                                   "ci_high")]
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfectly calibrated")
+    parts = table.groupby(keys, observed=True, dropna=False) if keys else [("all", table)]
+    scale = 300 / max(1, int(table["n"].max()) if len(table) else 1)
+    for name, part in parts:
+        conf = part["confidence"].to_numpy(dtype=float)
+        rate = part["approve_rate"].to_numpy(dtype=float)
+        err = np.vstack([rate - part["ci_low"].to_numpy(dtype=float),
+                         part["ci_high"].to_numpy(dtype=float) - rate])
+        label = " / ".join(map(str, name)) if isinstance(name, tuple) else str(name)
+        line = ax.errorbar(conf, rate, yerr=err, marker="", capsize=2, label=label)
+        ax.scatter(conf, rate, s=np.maximum(10, part["n"].to_numpy() * scale),
+                   color=line[0].get_color(), alpha=0.7)
+    ax.set(xlabel="agent confidence", ylabel="approved without edit", xlim=(0, 1),
+           ylim=(0, 1), title="Reliability")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_learning_curves(curves: pd.DataFrame,
+                         metrics: Sequence[str] = ("edit_rate", "reject_rate"), *,
+                         window: int = 5, ax: Any = None) -> Any:
+    """Per-episode rates of `run_experiment(...)` (columns `episode`, `variant`, metrics),
+    smoothed with a rolling mean over `window` episodes; one line per variant and metric."""
+    ax = _axes(ax, (7, 3.2))
+    styles = ["-", "--", ":", "-."]
+    for (variant, part), color in zip(curves.groupby("variant", sort=True),
+                                      ["tab:red", "tab:blue", "tab:green", "tab:purple"],
+                                      strict=False):
+        for metric, style in zip(metrics, styles, strict=False):
+            ax.plot(part["episode"], part[metric].rolling(window, min_periods=1).mean(),
+                    ls=style, color=color, label=f"{metric.replace('_', ' ')}, {variant}")
+    ax.set(xlabel="episode", ylabel=f"rate (rolling {window})", ylim=(-0.05, 1.05),
+           title="Corrections needed per episode")
+    ax.legend(fontsize="small")
+    return ax

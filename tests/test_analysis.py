@@ -1,0 +1,378 @@
+"""Known-answer tests for hitl_nb.analysis: small hand-checked tables (the arithmetic is in
+the comments) and the reference functions of statsmodels / scikit-learn / numpy."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from rapidfuzz.distance import Levenshtein
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import brier_score_loss
+from statsmodels.stats.proportion import proportion_confint
+
+import hitl_nb
+from hitl_nb import analysis
+from hitl_nb._schema import Decision, ReviewRequest, canonical_json
+
+matplotlib.use("Agg")
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+class Builder:
+    """Records hand-made decisions through FeedbackLog.record (the real row path)."""
+
+    def __init__(self) -> None:
+        self.log = hitl_nb.FeedbackLog()
+        self.count = 0
+
+    def add(self, action: str = "refund", decision: str | None = "approve", *,
+            args: dict | None = None, final: dict | None = None, confidence: float | None = None,
+            reviewer: str = "ann", gate: str | None = None, level: str = "confirm",
+            item: str | None = None, latency: float = 1.0, comment: str | None = None,
+            source: str = "human") -> None:
+        self.count += 1
+        proposed = args if args is not None else {"n": self.count}
+        request = ReviewRequest(request_id=item or f"r{self.count}", interrupt_id="i",
+                                kind="ask", action=action, args=proposed,
+                                confidence=confidence, gate=gate, level=level,  # type: ignore[arg-type]
+                                requested_at=T0)
+        if decision is None:
+            self.log.record(request, None)
+            return
+        self.log.record(request, Decision(
+            action=decision, args=final if final is not None else proposed,  # type: ignore[arg-type]
+            reviewer=reviewer, comment=comment, source=source,  # type: ignore[arg-type]
+            decided_at=T0 + timedelta(seconds=latency)))
+
+    def df(self) -> pd.DataFrame:
+        return self.log.to_pandas()
+
+
+# -- Wilson ------------------------------------------------------------------------------
+@pytest.mark.parametrize(("k", "n"), [(0, 1), (0, 30), (1, 70), (8, 10), (37, 40), (5, 5),
+                                      (123, 1000)])
+def test_wilson_matches_statsmodels(k, n):
+    low, high = analysis.wilson_interval(k, n)
+    ref_low, ref_high = proportion_confint(k, n, alpha=0.05, method="wilson")
+    assert low == pytest.approx(ref_low, abs=1e-12)
+    assert high == pytest.approx(ref_high, abs=1e-12)
+
+
+def test_wilson_hand_value_and_empty_groups():
+    # 8 of 10, z = 1.96: centre (0.8 + 1.92/10) / 1.384 = 0.7168, half-width
+    # 1.96 * sqrt(0.016 + 0.00096) / 1.384 = 0.2265 -> (0.4902, 0.9433)
+    low, high = analysis.wilson_interval(np.array([8, 0]), np.array([10, 0]))
+    assert low[0] == pytest.approx(0.4902, abs=1e-4)
+    assert high[0] == pytest.approx(0.9433, abs=1e-4)
+    assert np.isnan(low[1])
+    assert np.isnan(high[1])
+    with pytest.raises(ValueError, match="level must be in"):
+        analysis.wilson_interval(1, 2, level=95)
+
+
+# -- rates --------------------------------------------------------------------------------
+def rates_log() -> pd.DataFrame:
+    b = Builder()
+    # refund: 3 approve, 1 edit, 1 respond (n = 5); email: 2 reject (n = 2)
+    for d in ("approve", "approve", "approve"):
+        b.add("refund", d, reviewer="ann", gate="threshold")
+    b.add("refund", "edit", final={"n": -1}, reviewer="bob", gate="threshold")
+    b.add("refund", "respond", reviewer="bob")
+    b.add("email", "reject", reviewer="ann", level="collaborate")
+    b.add("email", "reject", reviewer="ann", level="collaborate")
+    b.add("lookup", None)                                   # policy `auto`: not a judgement
+    return b.df()
+
+
+def test_rates_count_the_reviewed_decisions_per_group():
+    out = analysis.rates(rates_log(), "action_name")
+    table = out.set_index(["action_name", "decision"])
+    assert len(out) == 2 * 4                                # every outcome, even at zero
+    assert table.loc[("refund", "approve"), "count"] == 3
+    assert table.loc[("refund", "approve"), "n"] == 5
+    assert table.loc[("refund", "approve"), "rate"] == pytest.approx(0.6)
+    assert table.loc[("email", "reject"), "rate"] == 1.0
+    assert table.loc[("email", "edit"), "count"] == 0
+    assert "lookup" not in set(out.action_name.astype(str))
+    for (_, row), (k, n) in zip(out.iterrows(), zip(out["count"], out["n"], strict=True),
+                                strict=True):
+        ref = proportion_confint(k, n, alpha=0.05, method="wilson")
+        assert (row.ci_low, row.ci_high) == pytest.approx(ref, abs=1e-12)
+
+
+def test_rates_by_gate_keep_the_ungated_group_and_by_reviewer():
+    by_gate = analysis.rates(rates_log(), "gate")
+    assert by_gate.gate.isna().sum() == 4                   # respond + 2 email: no gate
+    ungated = by_gate[by_gate.gate.isna()].set_index("decision")
+    assert ungated.loc["reject", "count"] == 2
+    assert ungated.loc["reject", "n"] == 3
+    by_reviewer = analysis.rates(rates_log(), ["reviewer", "spectrum_level"])
+    bob = by_reviewer[(by_reviewer.reviewer == "bob") & (by_reviewer["count"] > 0)]
+    assert sorted(bob.decision.astype(str)) == ["edit", "respond"]
+    with pytest.raises(ValueError, match="no column"):
+        analysis.rates(rates_log(), "nope")
+
+
+# -- edits --------------------------------------------------------------------------------
+def edits_log() -> pd.DataFrame:
+    b = Builder()
+    b.add("reply", "edit", args={"body": "Hello", "amount": 10, "meta": {"a": 1}},
+          final={"body": "Hello!!", "amount": 12, "meta": {"a": 2, "b": 3}})
+    b.add("reply", "edit", args={"body": "Dear Ada", "to": "a@x", "amount": 1},
+          final={"body": "Dear Ada Lovelace", "to": "ada@x", "amount": 1})
+    b.add("reply", "approve", args={"body": "ok"})
+    b.add("refund", "edit", args={"amount": 80}, final={"amount": 60})
+    return b.df()
+
+
+def test_edit_sizes_by_hand():
+    sizes = analysis.edit_sizes(edits_log()).set_index(["action_name", "patch_ops"])
+    assert len(sizes) == 3                                  # the approval is not an edit
+    # first edit: body, amount, meta/a, meta/b -> 4 patch ops in 3 top-level fields;
+    # text: "Hello" -> "Hello!!" is 2 insertions
+    first = sizes.loc[("reply", 4)]
+    assert (first.fields, first.text_distance) == (3, 2.0)
+    # second: body gains " Lovelace" (9), to "a@x" -> "ada@x" (2 insertions): 11
+    second = sizes.loc[("reply", 2)]
+    assert (second.fields, second.text_distance) == (2, 11.0)
+    # a number only: no text distance; args distance = the log's JSON Levenshtein
+    third = sizes.loc[("refund", 1)]
+    assert third.fields == 1
+    assert np.isnan(third.text_distance)
+    assert third.args_distance == Levenshtein.distance(canonical_json({"amount": 80}),
+                                                       canonical_json({"amount": 60})) == 1
+
+
+def test_most_edited_fields_by_hand():
+    fields = analysis.edited_fields(edits_log())
+    reply = fields[fields.action_name == "reply"].set_index("field")
+    # body changed in both reply edits, amount/meta/to in one each
+    assert reply.loc["body", "edits"] == 2
+    assert reply.loc["body", "share_of_edits"] == 1.0
+    assert reply.loc["to", "share_of_edits"] == 0.5
+    assert reply.index[0] == "body"                         # most edited first
+    assert reply.loc["body", "text_distance_mean"] == (2 + 9) / 2
+    assert np.isnan(reply.loc["amount", "text_distance_mean"])
+    summary = analysis.edit_summary(edits_log()).set_index("action_name")
+    assert summary.loc["reply", "reviewed"] == 3
+    assert summary.loc["reply", "edits"] == 2
+    assert summary.loc["reply", "edit_share"] == pytest.approx(2 / 3)
+    assert summary.loc["reply", "patch_ops_mean"] == (4 + 2) / 2
+
+
+# -- calibration ------------------------------------------------------------------------
+def calibration_log(confidence, approved, action: str = "refund") -> Builder:
+    b = Builder()
+    for c, ok in zip(confidence, approved, strict=True):
+        b.add(action, "approve" if ok else "edit", confidence=c,
+              final=None if ok else {"changed": True})
+    return b
+
+
+def test_brier_and_ece_by_hand():
+    conf = [0.95, 0.93, 0.85, 0.35, 0.25]
+    ok = [1, 0, 1, 0, 1]
+    b = calibration_log(conf, ok)
+    b.add("refund", "approve", confidence=None)            # no confidence: not scored
+    table = analysis.calibration(b.df()).set_index("action_name")
+    # Brier: (0.05^2 + 0.93^2 + 0.15^2 + 0.35^2 + 0.75^2) / 5 = 1.5749 / 5
+    assert table.loc["refund", "brier"] == pytest.approx(1.5749 / 5)
+    assert table.loc["refund", "brier"] == pytest.approx(brier_score_loss(ok, conf))
+    # ECE, 10 bins: bin 9 {0.95, 0.93}: conf 0.94, rate 0.5 -> 2 * 0.44; bin 8: |1 - 0.85|;
+    # bin 3: |0 - 0.35|; bin 2: |1 - 0.25|  => (0.88 + 0.15 + 0.35 + 0.75) / 5 = 0.426
+    assert table.loc["refund", "ece"] == pytest.approx(0.426)
+    assert table.loc["refund", "n"] == 5
+    assert table.loc["(all)", "brier"] == table.loc["refund", "brier"]
+
+
+def test_reliability_curve_matches_scikit_learn():
+    rng = np.random.default_rng(7)
+    conf = rng.uniform(0, 1, 400)
+    ok = (rng.uniform(0, 1, 400) < conf ** 1.5).astype(int)     # over-confident agent
+    curve = analysis.reliability(calibration_log(conf, ok).df(), bins=10)
+    prob_true, prob_pred = calibration_curve(ok, conf, n_bins=10, strategy="uniform")
+    assert curve.approve_rate.to_numpy() == pytest.approx(prob_true)
+    assert curve.confidence.to_numpy() == pytest.approx(prob_pred)
+    assert curve.n.sum() == 400
+    for row in curve.itertuples():
+        k = round(row.approve_rate * row.n)
+        assert (row.ci_low, row.ci_high) == pytest.approx(
+            proportion_confint(k, row.n, method="wilson"), abs=1e-12)
+
+
+def test_suggested_threshold_is_the_lowest_with_upper_error_bound_below_target():
+    # 60 proposals at 0.95, all approved; 10 at 0.85 with 1 edit; 20 at 0.60 with 10 edits.
+    conf = [0.95] * 60 + [0.85] * 10 + [0.60] * 20
+    ok = [1] * 60 + [1] * 9 + [0] + [1] * 10 + [0] * 10
+    b = calibration_log(conf, ok)
+    for c in (0.9, 0.5):                                     # a second action: never safe
+        for _ in range(30):
+            b.add("delete", "reject", confidence=c)
+    out = analysis.suggest_thresholds(b.df(), target=0.10, min_n=20).set_index("action_name")
+    # >= 0.95: 0 of 60 wrong, upper bound 0.0602 <= 0.10 (ok); >= 0.85: 1 of 70, upper
+    # 0.0770 (ok, lower threshold); >= 0.60: 11 of 90, upper > 0.10 (not ok)
+    assert proportion_confint(11, 90, method="wilson")[1] > 0.10
+    row = out.loc["refund"]
+    assert row.threshold == 0.85
+    assert (row.n, row.n_auto) == (90, 70)
+    assert row.coverage == pytest.approx(70 / 90)
+    assert row.error_rate == pytest.approx(1 / 70)
+    assert row.error_upper == pytest.approx(proportion_confint(1, 70, method="wilson")[1])
+    delete = out.loc["delete"]
+    assert np.isnan(delete.threshold)
+    assert delete.n_auto == 0
+    assert delete.coverage == 0
+    # stricter target: only 0.95 qualifies (0.0602 <= 0.07 < 0.0770)
+    strict = analysis.suggest_thresholds(b.df(), target=0.07).set_index("action_name")
+    assert strict.loc["refund", "threshold"] == 0.95
+    with pytest.raises(ValueError, match="target is an error rate"):
+        analysis.suggest_thresholds(b.df(), target=5)
+
+
+# -- agreement --------------------------------------------------------------------------
+def test_cohen_kappa_by_hand_for_two_reviewers():
+    a = ["approve"] * 5 + ["edit"] * 3 + ["reject"] * 2
+    b = ["approve"] * 4 + ["edit", "edit", "edit", "approve", "reject", "edit"]
+    log = Builder()
+    for i, (x, y) in enumerate(zip(a, b, strict=True)):
+        log.add("refund", x, item=f"item{i}", reviewer="ann", final={"e": 1} if x == "edit"
+                else None)
+        log.add("refund", y, item=f"item{i}", reviewer="bob", final={"e": 1} if y == "edit"
+                else None)
+    log.add("refund", "approve", item="solo", reviewer="ann")   # one rater: not an item
+    df = log.df()
+    # observed 7/10; expected (5*5 + 3*4 + 2*1) / 100 = 0.39; kappa = 0.31 / 0.61
+    [pair] = analysis.pairwise_kappa(df).itertuples()
+    assert (pair.rater_a, pair.rater_b, pair.n_items) == ("ann", "bob", 10)
+    assert pair.agreement == pytest.approx(0.7)
+    assert pair.cohen_kappa == pytest.approx(0.31 / 0.61)
+    summary = analysis.agreement(df).set_index("metric")
+    assert summary.loc["cohen_kappa", "value"] == pytest.approx(0.31 / 0.61)
+    assert summary.loc["percent_agreement", "n_items"] == 10
+
+
+def many_raters(rows: list[list[int]], label_of: dict[int, str]) -> pd.DataFrame:
+    """A log where reviewer r{j} labelled item i with rows[i][j] (None: not rated); the
+    label goes in `comment` so more than four categories can be tested."""
+    b = Builder()
+    for i, row in enumerate(rows):
+        for j, value in enumerate(row):
+            if value is not None:
+                b.add("x", "approve", item=f"u{i}", reviewer=f"r{j}", comment=label_of[value])
+    return b.df()
+
+
+def test_fleiss_kappa_on_the_textbook_table():
+    # Fleiss (1971) as on Wikipedia: 10 subjects, 14 raters, 5 categories -> 0.210
+    counts = [[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0],
+              [2, 2, 8, 1, 1], [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2],
+              [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]]
+    rows = [list(itertools.chain.from_iterable([k] * c for k, c in enumerate(r))) for r in counts]
+    df = many_raters(rows, {k: f"cat{k}" for k in range(5)})
+    table = analysis.ratings(df, label="comment")
+    kappa, items, raters = analysis.fleiss(table)
+    # by the formula: P_i = (sum n_ij^2 - 14) / (14 * 13); p_j = column sums / 140
+    n = np.array(counts)
+    p_bar = ((n ** 2).sum(1) - 14).mean() / (14 * 13)
+    pe = ((n.sum(0) / 140) ** 2).sum()
+    assert kappa == pytest.approx((p_bar - pe) / (1 - pe))
+    assert round(kappa, 3) == 0.210
+    assert (items, raters) == (10, 14)
+
+
+def test_krippendorff_alpha_on_the_textbook_example():
+    # Krippendorff (2011), "Computing Krippendorff's alpha-reliability": 4 observers,
+    # 12 units, missing values; nominal alpha = 0.743 (unit 12 has one value: dropped)
+    N = None
+    data = [[1, 2, 3, 3, 2, 1, 4, 1, 2, N, N, N],
+            [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, N, 3],
+            [N, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, N],
+            [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, N]]
+    rows = [list(unit) for unit in zip(*data, strict=True)]
+    df = many_raters(rows, {k: f"v{k}" for k in range(1, 6)})
+    table = analysis.ratings(df, label="comment")
+    assert table.shape == (11, 4)
+    assert round(analysis.krippendorff_alpha(table), 3) == 0.743
+    out = analysis.agreement(df, label="comment").set_index("metric")
+    assert round(out.loc["krippendorff_alpha", "value"], 3) == 0.743
+
+
+def test_agreement_without_shared_items_is_nan_not_an_error():
+    df = rates_log()
+    out = analysis.agreement(df)
+    assert out.value.isna().all()
+    assert (out.n_items == 0).all()
+    assert analysis.pairwise_kappa(df).empty
+
+
+# -- latency ------------------------------------------------------------------------------
+def test_latency_quantiles_by_hand():
+    b = Builder()
+    for seconds in (1.0, 2.0, 10.0):
+        b.add("refund", "approve", latency=seconds)
+    b.add("reply", "edit", final={"x": 1}, latency=4.0, level="collaborate")
+    b.add("lookup", None)                                   # policy row: no latency counted
+    out = analysis.latency(b.df()).set_index("action_name")
+    refund = out.loc["refund"]
+    assert refund.n == 3
+    assert refund.mean_s == pytest.approx(13 / 3)
+    assert refund.median_s == 2.0
+    assert refund.max_s == 10.0
+    # linear interpolation: position 0.9 * 2 = 1.8 -> 2 + 0.8 * (10 - 2) = 8.4
+    assert refund.p90_s == pytest.approx(8.4)
+    assert refund.p99_s == pytest.approx(np.percentile([1, 2, 10], 99))
+    assert out.loc["reply", "spectrum_level"] == "collaborate"
+    assert "lookup" not in out.index
+
+
+# -- report and plots ---------------------------------------------------------------------
+def test_report_holds_every_table_and_renders():
+    df = pd.concat([rates_log(), edits_log()], ignore_index=True)
+    rep = analysis.report(df)
+    tables = rep.tables()
+    assert list(tables) == ["rates_by_action", "rates_by_gate", "rates_by_level",
+                            "rates_by_reviewer", "edit_summary", "edited_fields", "reliability",
+                            "calibration", "thresholds", "agreement", "pairwise_kappa",
+                            "latency"]
+    assert all(isinstance(t, pd.DataFrame) for t in tables.values())
+    pd.testing.assert_frame_equal(rep.rates_by_reviewer, analysis.rates(df, "reviewer"))
+    pd.testing.assert_frame_equal(rep.edited_fields, analysis.edited_fields(df))
+    html = rep._repr_html_()
+    assert "<h4>thresholds</h4>" in html
+    assert "== latency ==" in str(rep)
+
+
+def test_report_escapes_user_text_in_html():
+    b = Builder()
+    b.add("refund", "approve", reviewer="<img src=x onerror=alert(1)>")
+    html = analysis.report(b.df())._repr_html_()
+    assert "<img" not in html
+    assert "&lt;img" in html
+
+
+def test_plots_return_axes_with_one_artist_per_value():
+    import matplotlib.pyplot as plt
+
+    table = analysis.rates(rates_log(), "action_name")
+    ax = analysis.plot_rates(table)
+    assert len(ax.patches) == len(table) == 8               # 2 actions x 4 outcomes
+    heights = sorted(round(p.get_height(), 6) for p in ax.patches)
+    assert heights == sorted(round(r, 6) for r in table.rate)
+    rng = np.random.default_rng(1)
+    conf = rng.uniform(0, 1, 50)
+    curve = analysis.reliability(calibration_log(conf, conf > 0.5).df())
+    ax = analysis.plot_calibration(curve)
+    assert ax.get_xlabel() == "agent confidence"
+    assert len(ax.collections) >= 1
+    assert ax.get_legend() is not None
+    curves = pd.DataFrame({"episode": [1, 2, 1, 2], "variant": ["a", "a", "b", "b"],
+                           "edit_rate": [1.0, 0.0, 1.0, 1.0], "reject_rate": [0.0] * 4})
+    ax = analysis.plot_learning_curves(curves, window=1)
+    assert len(ax.lines) == 4                               # 2 variants x 2 metrics
+    assert list(ax.lines[0].get_ydata()) == [1.0, 0.0]
+    plt.close("all")
