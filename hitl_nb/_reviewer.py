@@ -167,7 +167,7 @@ class Approvals:
 
     def __str__(self) -> str:
         who = f" ({', '.join(self.by)})" if self.by else ""
-        return f"{len(self.by)} of {self.needed} approvals{who}"
+        return f"{len(self.by)} of {self.needed} approval{'s' if self.needed > 1 else ''}{who}"
 
 
 def approvals(request: ReviewRequest, rows: Iterable[dict[str, Any]]) -> Approvals:
