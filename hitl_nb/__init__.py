@@ -9,6 +9,19 @@ from ._ask import ask
 from ._inbox import Inbox, inbox
 from ._ipython import load_ipython_extension, unload_ipython_extension
 from ._log import FeedbackLog, Verification, log, read_parquet
+from ._override import (
+    EmergencyStop,
+    Halt,
+    Stopped,
+    StopRecord,
+    UndoReport,
+    check_stop,
+    compensate,
+    emergency_stop,
+    guarded,
+    halted,
+    resume_all,
+)
 from ._payloads import PayloadError
 from ._policy import (
     ConfidenceBelow,
@@ -27,6 +40,7 @@ from ._preferences import Preferences
 from ._reviewer import Approvals, NotAuthorized, Reviewer, reviewer
 from ._schema import Action, Decision, Level, ReviewRequest
 from ._session import Session, SessionBusy, StaleDecision, current
+from ._source import ReviewSource
 from ._validate import DecisionError
 from .widgets.review import ReviewWidget
 
@@ -39,9 +53,11 @@ __all__ = [
     "Critical",
     "Decision",
     "DecisionError",
+    "EmergencyStop",
     "FeedbackLog",
     "Fired",
     "Gate",
+    "Halt",
     "Inbox",
     "Level",
     "NotAuthorized",
@@ -51,23 +67,33 @@ __all__ = [
     "Proposal",
     "RequiresRole",
     "ReviewRequest",
+    "ReviewSource",
     "ReviewWidget",
     "Reviewer",
     "RiskAtLeast",
     "Session",
     "SessionBusy",
     "StaleDecision",
+    "StopRecord",
+    "Stopped",
     "Threshold",
     "TwoPersonRule",
+    "UndoReport",
     "Verdict",
     "Verification",
     "__version__",
     "ask",
+    "check_stop",
+    "compensate",
     "current",
+    "emergency_stop",
+    "guarded",
+    "halted",
     "inbox",
     "load_ipython_extension",
     "log",
     "read_parquet",
+    "resume_all",
     "reviewer",
     "unload_ipython_extension",
 ]

@@ -9,6 +9,7 @@ from typing import Any
 from langgraph.types import interrupt
 
 from ._diff import json_schema_of
+from ._override import check_stop
 from ._payloads import requests_from_value
 from ._schema import ACTIONS, ASK_MARKER, Action, Decision, Level, utcnow
 
@@ -56,7 +57,13 @@ def ask(*, action: str, args: dict[str, Any] | None = None, preview: str | None 
     JSON-schema dict, a pydantic model or a LangChain tool; it also picks the editors the
     widget shows), `required_roles`, `approvals_needed`, `deadline`, `agent`. From a
     policy: ``ask(**policy.evaluate(action, args).ask_kwargs())``.
+
+    While the emergency stop is engaged an approval is not returned: `EmergencyStop`
+    is raised instead, so the action cannot run.
     """
     payload = ask_payload(action=action, args=args, preview=preview, reason=reason,
                           confidence=confidence, risk=risk, allowed=allowed, **more)
-    return Decision.from_resume(interrupt(payload))
+    decision = Decision.from_resume(interrupt(payload))
+    if decision.approved:
+        check_stop()
+    return decision

@@ -42,9 +42,13 @@ COLUMNS: tuple[str, ...] = (
     "args_hash", "prev_hash", "entry_hash",
 )
 
-DECISIONS = ("approve", "edit", "reject", "respond", "auto", "timeout")
+DECISIONS = ("approve", "edit", "reject", "respond", "auto", "timeout",
+             "stop", "redirect", "override", "undo")
 """`decision` values: the reviewer actions, plus `auto` (applied by policy at the
-autonomy / notify levels) and `timeout` (a deadline passed; the default applied)."""
+autonomy / notify levels) and `timeout` (a deadline passed; the default applied), and the
+override mechanisms: `stop` (the run ended, this request unresolved), `redirect` (the
+agent got new instructions instead), `override` (the human performed the action; the
+agent did not), `undo` (the request's last decision was reverted; see `hitl_nb._override`)."""
 
 
 def entry_hash(prev_hash: str, row: dict[str, Any]) -> str:

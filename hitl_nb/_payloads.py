@@ -259,12 +259,15 @@ def plain_resume_value(request: ReviewRequest, decision: Decision) -> Any:
     """The documented convention for plain `interrupt(value)` payloads.
 
     approve -> True, reject -> False, respond -> the response text, edit -> the payload
-    dict with the edited arguments in place (under "args" when the payload had one).
+    dict with the edited arguments in place (under "args" when the payload had one),
+    a manual override -> the result the human obtained (any JSON value).
     """
     if decision.action == "approve":
         return True
     if decision.action == "reject":
         return False
+    if decision.override == "override":
+        return decision.result
     if decision.action == "respond":
         return decision.message
     raw = request.raw if isinstance(request.raw, dict) else {}

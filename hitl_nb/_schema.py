@@ -25,6 +25,10 @@ HumanInTheLoopMiddleware (batched or per-call) or a static breakpoint."""
 Source = Literal["human", "simulated", "policy"]
 """Who produced a decision."""
 
+Override = Literal["stop", "redirect", "override", "undo"]
+"""A decision that is not one of the agent's options (see `hitl_nb._override`): the run
+was stopped, sent in a new direction, the action was done by hand, or a decision undone."""
+
 ACTIONS: tuple[Action, ...] = get_args(Action)
 LEVELS: tuple[Level, ...] = get_args(Level)
 
@@ -101,6 +105,11 @@ class Decision:
 
     `args` are the final arguments: the edited ones after an edit, else the
     proposed ones. `message` is the text of a reject or a respond.
+
+    `override` marks the override mechanisms. A manual override (the human performed the
+    action themselves) reaches the agent as a `respond` whose `message` is the result's
+    text, so agent code that knows only the four actions never runs the tool;
+    `result` holds the JSON value the human obtained and `args` the values they used.
     """
 
     action: Action
@@ -113,6 +122,8 @@ class Decision:
     source: Source = "human"
     request_id: str | None = None
     decided_at: datetime = field(default_factory=utcnow)
+    override: Override | None = None
+    result: Any = None
 
     @property
     def approved(self) -> bool:
@@ -133,6 +144,8 @@ class Decision:
             "source": self.source,
             "request_id": self.request_id,
             "decided_at": self.decided_at.isoformat(),
+            "override": self.override,
+            "result": self.result,
         }
 
     @classmethod
@@ -147,6 +160,8 @@ class Decision:
         action = value.get("action")
         if action not in ACTIONS:
             raise TypeError(f"unknown decision action {action!r}; expected one of {ACTIONS}")
+        if value.get("override") not in (None, *get_args(Override)):
+            raise TypeError(f"unknown override {value.get('override')!r}")
         decided = value.get("decided_at")
         return cls(
             action=action,
@@ -159,4 +174,6 @@ class Decision:
             source=value.get("source") or "human",
             request_id=value.get("request_id"),
             decided_at=datetime.fromisoformat(decided) if decided else utcnow(),
+            override=value.get("override"),
+            result=value.get("result"),
         )

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from langgraph.types import Command
 
+from . import _override
 from ._log import FeedbackLog
 from ._log import log as default_log
 from ._payloads import PayloadError, middleware_decision, plain_resume_value, requests_from_value
@@ -36,9 +37,10 @@ from ._validate import DecisionError, make_decision
 if TYPE_CHECKING:
     from ._policy import Policy
     from ._preferences import Preferences
+    from ._source import ReviewSource
     from .widgets.review import ReviewWidget
 
-Status = Literal["idle", "running", "pending", "done", "error", "stopped"]
+Status = Literal["idle", "running", "pending", "done", "error", "stopped", "halted"]
 ResumeAs = Callable[[ReviewRequest, Decision], Any]
 
 
@@ -48,6 +50,12 @@ class StaleDecision(DecisionError):
 
 class SessionBusy(DecisionError):
     """A decision is being applied right now; the new one was not taken."""
+
+
+def default_reviewer() -> str:
+    """Name of the kernel's reviewer: `hitl_nb.reviewer(...)`, else `$HITL_NB_REVIEWER`
+    or the OS user."""
+    return current_reviewer().name
 
 
 class Session:
@@ -91,6 +99,7 @@ class Session:
         self._listeners: list[Callable[[], None]] = []
         self._busy = False
         self._widget: ReviewWidget | None = None
+        _override.track(self)
 
     # -- reading -----------------------------------------------------------------
     @property
@@ -148,6 +157,8 @@ class Session:
         self._pending = pending
         if pending or self.problems:
             self.status = "pending"
+        elif _override.on_refresh(self, snap):  # a stop marker, also after a restart
+            self.status = "stopped"
         elif self.status != "stopped":
             self.status = "done"
             if self.result is None:
@@ -228,17 +239,21 @@ class Session:
         original = self._seen.get(request.request_id, request)
         state = self._approvals(original) if original.approvals_needed > 1 else None
         who = self.who(reviewer)
-        return {action: reason for action in request.allowed
+        # "override" (done by hand) travels as a respond: refused like one
+        actions = [*request.allowed, *(["override"] if "respond" in request.allowed else [])]
+        return {action: reason for action in actions
                 if (reason := refusal(request, who, action, state)) is not None}
 
     # -- running -----------------------------------------------------------------
     def invoke(self, inputs: Any = None) -> Session:
         """Start (or continue) the run; returns the session, which displays as its widget."""
+        _override.ensure_may_decide(self)
         self._run(inputs)
         return self
 
     def retry(self) -> Session:
         """Run the thread again from its last checkpoint (after the graph raised)."""
+        _override.ensure_may_decide(self)
         self.error = None
         self._run(None)
         return self
@@ -249,8 +264,8 @@ class Session:
         self._changed()
         try:
             out = self.graph.invoke(graph_input, self.config)
-        except Exception as exc:
-            self.status = "error"
+        except (Exception, _override.EmergencyStop) as exc:
+            self.status = "halted" if isinstance(exc, _override.EmergencyStop) else "error"
             self.error = exc
             self._changed()
             raise
@@ -275,17 +290,20 @@ class Session:
 
     def decide(self, request_id: str | None, action: Action | str, *, args: Any = None,
                message: Any = None, rating: Any = None, comment: Any = None,
-               reviewer: str | Reviewer | None = None, source: Source = "human") -> Decision:
+               reviewer: str | Reviewer | None = None, source: Source = "human",
+               result: Any = None) -> Decision:
         """Validate, authorize, log, then resume. Raises `DecisionError` (nothing
         resumed; `NotAuthorized` when the reviewer lacks a required role or already
         approved) or re-raises what the graph raised after resuming (the decision stays
         logged). Under a multi-approver rule an approval short of the count is logged
-        and the request stays pending."""
+        and the request stays pending. `action="override"` with `result=` is a manual
+        override (see `override`)."""
         if self._busy:
             raise SessionBusy("a decision is already being applied to this thread; "
                               "wait until it finishes.")
         self._busy = True
         try:
+            _override.ensure_may_decide(self)
             request = self._request(request_id)
             if self._expire([request]):
                 raise StaleDecision(f"request {request.request_id!r} expired at "
@@ -300,8 +318,8 @@ class Session:
                 self._check_edit(original, who, args)
             decision = make_decision(request, action, args=args, message=message,
                                      rating=rating, comment=comment, reviewer=who.name,
-                                     role=held_roles(who), source=source)
-            self.log.record(request, decision, run_id=self.run_id)
+                                     role=held_roles(who), source=source, result=result)
+            self.log.record(request, decision, outcome=decision.override, run_id=self.run_id)
             if state is not None and decision.approved:
                 state = self._approvals(original)
                 if not state.complete:
@@ -351,7 +369,7 @@ class Session:
     def expire_overdue(self, now: datetime | None = None) -> list[ReviewRequest]:
         """Resolve every pending request whose deadline has passed with `on_timeout`
         (reject unless configured), logged with decision "timeout"; returns them."""
-        if self._busy:
+        if self._busy or _override.halted():
             return []
         self._busy = True
         try:
@@ -391,6 +409,7 @@ class Session:
         stay pending. Needed only while several requests are open at once."""
         if self._busy:
             raise SessionBusy("a decision is already being applied to this thread.")
+        _override.ensure_may_decide(self)
         self._busy = True
         try:
             self._submit()
@@ -479,17 +498,80 @@ class Session:
         session.expire_overdue()
         return session
 
+    # -- overrides (the logic lives in `_override`) ---------------------------------------
+    @property
+    def stopped(self) -> _override.StopRecord | None:
+        """Why and when this thread was stopped (read from its checkpoint), or None."""
+        return _override.state(self).stop
 
-_current: Session | None = None
+    def stop(self, reason: str | None = None, *,
+             reviewer: str | None = None) -> list[Decision]:
+        """End the paused run without resuming it: nothing pending runs, each pending
+        request is logged as `stop`, and the thread stays stopped (the mark is in its
+        checkpoint, so it survives a restart with a persistent checkpointer): later
+        decisions raise `Stopped`. `undo()` reopens it.
+
+        >>> session.stop("customer withdrew the request")
+        """
+        return _override.stop(self, reason, reviewer=reviewer)
+
+    def redirect(self, instructions: str, request_id: str | None = None, *,
+                 goto: str | None = None, update: _override.Update | None = None,
+                 rating: float | None = None, comment: str | None = None,
+                 reviewer: str | None = None) -> Decision:
+        """Change course instead of deciding: the pending action is not run (its interrupt
+        is never resumed) and the agent continues with `instructions`, logged as
+        `redirect`. By default the run goes back to the node that proposed the action
+        (`goto=`) with, for a `messages` state, a "not executed" result for each open tool
+        call and the instructions as the next user message (`update=` a dict or
+        `fn(values, instructions)` for other states). Every open request of the run is
+        set aside (each logged); `request_id=` names the one the rating belongs to.
+
+        >>> session.redirect("don't refund, offer a voucher instead")
+        """
+        return _override.redirect(self, instructions, request_id=request_id, goto=goto,
+                                  update=update, rating=rating, comment=comment,
+                                  reviewer=reviewer)
+
+    def override(self, result: Any, request_id: str | None = None, *,
+                 args: dict[str, Any] | None = None, rating: float | None = None,
+                 comment: str | None = None, reviewer: str | None = None) -> Decision:
+        """Manual override: you performed the action yourself. The agent does not run it
+        and receives `result` (any JSON value) as its result; `args` are the values you
+        used (checked like an edit). Logged as `override`. Needs a request that accepts a
+        response (`hitl_nb.ask` by default, plain interrupts).
+
+        >>> session.override("refunded 60.00 by bank transfer",
+        ...                  args={"order": 1042, "amount": 60.0, "note": "by hand"})
+        """
+        return self.decide(request_id, "override", args=args, result=result, rating=rating,
+                           comment=comment, reviewer=reviewer)
+
+    def undo(self, request_id: str | None = None, *, comment: str | None = None,
+             reviewer: str | None = None) -> _override.UndoReport:
+        """Revert the thread's last decision: fork from the checkpoint before its interrupt
+        so the request is pending again (the old branch stays in the history; the log keeps
+        the decision and adds an `undo` row). Side effects that ran stay real unless a
+        compensation was registered (`hitl_nb.compensate`); the report says which.
+        `request_id=` refuses if that is no longer the last decision; an undone decision
+        cannot be undone twice.
+
+        >>> print(session.undo())
+        """
+        return _override.undo(self, request_id, comment=comment, reviewer=reviewer)
 
 
-def set_current(session: Session) -> None:
+_current: ReviewSource | None = None
+
+
+def set_current(session: ReviewSource) -> None:
     global _current
     _current = session
 
 
-def current() -> Session:
-    """The Session behind the most recently displayed review widget."""
+def current() -> ReviewSource:
+    """The session behind the most recently displayed review widget (a LangGraph
+    `Session`, or an adapter session from `hitl_nb.adapters`)."""
     if _current is None:
         raise LookupError("no review widget has been displayed yet in this kernel; run a "
                           "paused graph with %load_ext hitl_nb, or display Session(...).widget().")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
 import jsonschema
 
-from ._schema import ACTIONS, Decision, ReviewRequest, Source
+from ._schema import ACTIONS, Decision, ReviewRequest, Source, canonical_json
 
 MAX_TEXT = 20_000
 """Longest message or comment accepted (keeps the log and the checkpoint small)."""
@@ -81,8 +82,15 @@ def _rating(value: Any) -> float | None:
 def make_decision(request: ReviewRequest, action: Any, *, args: Any = None,
                   message: Any = None, rating: Any = None, comment: Any = None,
                   reviewer: str | None = None, role: str | None = None,
-                  source: Source = "human") -> Decision:
-    """Build the `Decision` for `request`, or raise `DecisionError` saying what to fix."""
+                  source: Source = "human", result: Any = None) -> Decision:
+    """Build the `Decision` for `request`, or raise `DecisionError` saying what to fix.
+
+    `action="override"` is a manual override (see `manual_override`).
+    """
+    if action == "override":
+        return manual_override(request, args=args, message=message, result=result,
+                               rating=rating, comment=comment, reviewer=reviewer, role=role,
+                               source=source)
     if action not in ACTIONS:
         raise DecisionError(f"unknown action {action!r}; use one of {list(ACTIONS)}.")
     if action not in request.allowed:
@@ -101,3 +109,42 @@ def make_decision(request: ReviewRequest, action: Any, *, args: Any = None,
     return Decision(action=action, args=final, message=message, rating=_rating(rating),
                     comment=_text(comment, "comment"), reviewer=reviewer, role=role,
                     source=source, request_id=request.request_id)
+
+
+def manual_override(request: ReviewRequest, *, args: Any = None, message: Any = None,
+                    result: Any = None, rating: Any = None, comment: Any = None,
+                    reviewer: str | None = None, role: str | None = None,
+                    source: Source = "human") -> Decision:
+    """The human performed the action themselves: the agent does not run it and receives
+    `result` (any JSON value; `message` text from the widget) as the action's result.
+
+    It travels as a `respond`, so it needs a request that accepts one; `args` are the
+    values the human used (checked like an edit), the proposed ones when omitted.
+
+    >>> manual_override(request, result="refunded 60.00 by bank transfer",
+    ...                 args={"order": 1042, "amount": 60.0, "note": "by hand"})
+    """
+    if "respond" not in request.allowed:
+        raise DecisionError(
+            f"a manual override reaches the agent as the result of {request.action!r}, "
+            "in place of running it, and this request does not accept a response "
+            f"(allowed: {', '.join(request.allowed)}). Reject it and act yourself instead.")
+    if result is None:
+        result = message
+    elif message is not None and message != result:
+        raise DecisionError("give the override's result once: result= (any JSON value) "
+                            "or message= (text), not both.")
+    try:
+        json.dumps(result, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise DecisionError(f"the override's result must be JSON-able ({exc}): it is stored "
+                            "in the checkpoint and the log.") from exc
+    text = _text(result if isinstance(result, str) else canonical_json(result), "result")
+    if result is None or not (text or "").strip():
+        raise DecisionError("override needs result=: what performing the action yourself "
+                            "returned (the agent receives it as the action's result).")
+    final = request.args if args is None else check_args(request, args)
+    return Decision(action="respond", args=final, message=text, rating=_rating(rating),
+                    comment=_text(comment, "comment"), reviewer=reviewer, role=role,
+                    source=source, request_id=request.request_id, override="override",
+                    result=result)

@@ -13,13 +13,17 @@ WIDGETS = pathlib.Path(hitl_nb.__file__).parent / "widgets"
 def test_public_names_are_pinned():
     assert sorted(hitl_nb.__all__) == sorted([
         "Action", "Decision", "DecisionError", "FeedbackLog", "Level", "PayloadError",
-        "Preferences", "ReviewRequest", "ReviewWidget", "Session", "SessionBusy", "StaleDecision",
+        "Preferences", "ReviewRequest", "ReviewSource", "ReviewWidget", "Session", "SessionBusy",
+        "StaleDecision",
         "Verification", "__version__", "ask", "current", "load_ipython_extension", "log",
         "read_parquet", "unload_ipython_extension",
         # gates, roles and restart recovery
         "Approvals", "ConfidenceBelow", "Critical", "Fired", "Gate", "Inbox",
         "NotAuthorized", "Policy", "Proposal", "RequiresRole", "Reviewer", "RiskAtLeast",
         "Threshold", "TwoPersonRule", "Verdict", "inbox", "reviewer",
+        # overrides
+        "EmergencyStop", "Halt", "StopRecord", "Stopped", "UndoReport", "check_stop",
+        "compensate", "emergency_stop", "guarded", "halted", "resume_all",
     ])
     for name in hitl_nb.__all__:
         assert hasattr(hitl_nb, name), name

@@ -63,11 +63,13 @@ def test_reviewer_without_the_role_is_refused_and_nothing_happens(gated, desk):
             act()
     with pytest.raises(hitl_nb.NotAuthorized):
         session.edit({"order": 1042, "amount": 1.0, "note": ""})
+    with pytest.raises(hitl_nb.NotAuthorized):  # "done by hand" needs the role too
+        session.decide(None, "override", result="refunded by bank transfer")
     assert isinstance(hitl_nb.NotAuthorized("x"), hitl_nb.DecisionError)
     assert desk.count("issue_refund") == 0
     assert len(hitl_nb.log()) == 0
     assert len(session.pending) == 1
-    assert set(session.blocked()) == {"approve", "edit", "reject", "respond"}
+    assert set(session.blocked()) == {"approve", "edit", "reject", "respond", "override"}
 
 
 def test_the_kernel_reviewer_session_and_call_override_in_that_order(gated, desk):

@@ -22,6 +22,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langgraph.graph import END, START, MessagesState, StateGraph
 
 from .._ask import ask
+from .._override import check_stop
 from .._preferences import Preferences
 from .._schema import Level
 
@@ -44,13 +45,18 @@ class SupportDesk:
     executed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def run(self, name: str, args: dict[str, Any]) -> str:
-        """Execute tool `name` (recorded in `executed`); returns what the agent sees."""
+        """Execute tool `name` (recorded in `executed`); returns what the agent sees.
+
+        Refuses (raises `hitl_nb.EmergencyStop`) while the emergency stop is engaged."""
+        check_stop()
         self.executed.append((name, dict(args)))
         if name == "lookup_order":
             order = self.orders.get(int(args["order"]))
             return f"order {args['order']}: {order}" if order else f"no order {args['order']}"
         if name == "issue_refund":
             return f"refunded {float(args['amount']):.2f} on order {args['order']}"
+        if name == "issue_voucher":
+            return f"voucher of {float(args['amount']):.2f} EUR issued for order {args['order']}"
         if name == "draft_reply":
             return f"reply to {args['to']} saved as draft"
         if name == "delete_account":
@@ -60,6 +66,16 @@ class SupportDesk:
 
     def count(self, name: str) -> int:
         return sum(1 for done, _ in self.executed if done == name)
+
+    # Compensations, for `hitl_nb.compensate(...)`: what undo can take back. Deleting an
+    # account has none on purpose: some side effects cannot be reverted.
+    def reverse_refund(self, args: dict[str, Any]) -> str:
+        self.executed.append(("reverse_refund", dict(args)))
+        return f"refund of {float(args['amount']):.2f} on order {args['order']} reversed"
+
+    def revoke_voucher(self, args: dict[str, Any]) -> str:
+        self.executed.append(("revoke_voucher", dict(args)))
+        return f"voucher of {float(args['amount']):.2f} for order {args['order']} revoked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +91,7 @@ RULES: dict[str, ToolRule] = {
     "lookup_order": ToolRule("autonomy", "low", "read-only lookup"),
     "draft_reply": ToolRule("collaborate", "medium", "customer-facing text: review the wording"),
     "issue_refund": ToolRule("confirm", "high", "moves money"),
+    "issue_voucher": ToolRule("confirm", "medium", "gives store credit"),
     "delete_account": ToolRule("human_leads", "critical", "irreversible"),
 }
 
@@ -90,6 +107,11 @@ class ScriptedSupportModel(BaseChatModel):
     It reads the latest user request ("refund order 1042", "delete account 7",
     "where is order 1043") and the tool results since, and answers with the next
     tool call, or a final message. Confidence is put in `response_metadata`.
+
+    Like an LLM it follows a change of course given as a later user message, taking the
+    order from earlier in the conversation: "don't refund, offer a voucher instead"
+    (`issue_voucher`, amount in the text or the order total), "refund only 50 instead",
+    "cancel" / "stop" / "do nothing".
     """
 
     @property
@@ -113,6 +135,12 @@ class ScriptedSupportModel(BaseChatModel):
             return AIMessage(content="Understood: I did not go ahead. "
                              + str(results[-1].content))
         done = {r.name for r in results}
+        if "voucher" in request:
+            return self._voucher(request, messages, results)
+        if m := re.search(r"refund (?:only|just) (\d+(?:\.\d+)?)", request):
+            return self._partial_refund(float(m.group(1)), request, messages, results)
+        if _CANCEL.search(request):
+            return AIMessage(content="Understood: I stopped there and did nothing more.")
         if m := re.search(r"refund order (\d+)", request):
             order = int(m.group(1))
             if "lookup_order" not in done:
@@ -140,10 +168,63 @@ class ScriptedSupportModel(BaseChatModel):
         return AIMessage(content="I can look up, refund and answer about orders, and delete "
                                  "accounts. Try 'refund order 1042'.")
 
+    def _voucher(self, request: str, messages: Sequence[BaseMessage],
+                 results: list[ToolMessage]) -> AIMessage:
+        order = _order(request, messages)
+        if order is None:
+            return AIMessage(content="Which order should the voucher be for?")
+        seen = [m for m in messages if isinstance(m, ToolMessage)]
+        if not any(m.name == "lookup_order" for m in seen):
+            return self._tools([_call("lookup_order", order=order)], 0.95)
+        stated = re.search(r"(\d+(?:\.\d+)?) ?(?:eur|euro|€)", request)
+        amount = float(stated.group(1)) if stated else _total(seen)
+        done = {r.name for r in results}
+        if "issue_voucher" not in done:
+            return self._tools([_call("issue_voucher", order=order, amount=amount,
+                                      note="instead of a refund")], 0.75)
+        if "draft_reply" not in done:
+            body = (f"Hello,\n\ninstead of a refund we have issued you a voucher of "
+                    f"{amount:.2f} EUR for order {order}.\n\nBest regards")
+            return self._tools([_call("draft_reply", to=_customer(seen), body=body)], 0.7)
+        return AIMessage(content=f"Voucher for order {order} issued and reply drafted.")
+
+    def _partial_refund(self, amount: float, request: str, messages: Sequence[BaseMessage],
+                        results: list[ToolMessage]) -> AIMessage:
+        order = _order(request, messages)
+        if order is None:
+            return AIMessage(content="Which order should I refund?")
+        seen = [m for m in messages if isinstance(m, ToolMessage)]
+        done = {r.name for r in results}
+        if "issue_refund" not in done:
+            return self._tools([_call("issue_refund", order=order, amount=amount,
+                                      note="partial refund as instructed")], 0.8)
+        if "draft_reply" not in done:
+            body = (f"Hello,\n\nwe have refunded {_refunded(results, amount):.2f} EUR for "
+                    f"order {order}.\n\nBest regards")
+            return self._tools([_call("draft_reply", to=_customer(seen), body=body)], 0.7)
+        return AIMessage(content=f"Refund for order {order} done and reply drafted.")
+
     @staticmethod
     def _tools(calls: list[dict[str, Any]], confidence: float) -> AIMessage:
         return AIMessage(content="", tool_calls=calls,
                          response_metadata={"confidence": confidence})
+
+
+_CANCEL = re.compile(r"\b(cancel|stop|never mind|do nothing|leave it)\b")
+
+
+def _order(request: str, messages: Sequence[BaseMessage]) -> int | None:
+    """The order the request is about: named in it, else the latest one in the talk."""
+    if m := re.search(r"order (\d+)", request):
+        return int(m.group(1))
+    for message in reversed(messages):
+        said = str(message.content).lower() if isinstance(message, HumanMessage) else ""
+        if m := re.search(r"order (\d+)", said):
+            return int(m.group(1))
+        for call in getattr(message, "tool_calls", None) or []:
+            if isinstance(call["args"].get("order"), int):
+                return int(call["args"]["order"])
+    return None
 
 
 def _total(results: list[ToolMessage]) -> float:

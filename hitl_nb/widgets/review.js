@@ -9,8 +9,12 @@ const LEVELS = {
   human_leads: "Human leads",
 };
 const ACTION_LABELS = { approve: "Approve", edit: "Edit", reject: "Reject", respond: "Respond" };
-const TRAITS = ["status", "requests", "history", "history_total", "errors", "problems", "result", "error", "submit_token", "reviewer"];
-const PAST = { approve: "Approved", edit: "Edited", reject: "Rejected", respond: "Responded" };
+const TRAITS = ["status", "requests", "history", "history_total", "errors", "problems", "result", "error", "submit_token",
+  "emergency", "stopped", "stop_token", "undo_token", "undo_request_id", "notice", "override_errors", "overrides", "reviewer"];
+const PAST = {
+  approve: "Approved", edit: "Edited", reject: "Rejected", respond: "Responded",
+  stop: "Stopped", redirect: "Redirected", override: "Done by hand",
+};
 
 /**
  * @param {string} tag
@@ -108,8 +112,10 @@ function fieldEditor(key, value, schema, id, raw) {
  * @param {(msg: object) => void} send
  * @param {Map<string, any>} drafts
  * @param {string} error
+ * @param {string} halted  the engaged emergency stop ("" when none): decisions are refused
+ * @param {boolean} overrides  Redirect and Done by hand are offered (LangGraph sessions)
  */
-function requestCard(req, send, drafts, error) {
+function requestCard(req, send, drafts, error, halted = "", overrides = true) {
   const rid = String(req.request_id);
   const uid = `hitl-${rid.replace(/[^A-Za-z0-9_-]/g, "_")}`;
   const card = h("section", {
@@ -177,7 +183,7 @@ function requestCard(req, send, drafts, error) {
   message.id = `${uid}-message`;
   message.className = "hitl-input hitl-message";
   message.rows = 2;
-  message.placeholder = "Message to the agent (reject reason or response)";
+  message.placeholder = "Message to the agent (reject reason, response, or what you did by hand)";
   message.dataset.testid = "hitl-message";
   message.value = draft.__message ?? "";
   if (wantsText) card.append(h("div", { cls: "hitl-field" }, [h("label", { cls: "hitl-label", text: "Message", attrs: { for: message.id } }), message]));
@@ -227,6 +233,7 @@ function requestCard(req, send, drafts, error) {
     }
     d.__message = message.value;
     d.__comment = comment.value;
+    d.__redirect = redirectText.value;
     d.__rating = rated ? Number(rating.value) : null;
     drafts.set(rid, d);
   };
@@ -239,7 +246,7 @@ function requestCard(req, send, drafts, error) {
   const submit = (action) => {
     /** @type {Record<string, unknown> | null} */
     let args = null;
-    if (action === "edit") {
+    if (action === "edit" || (action === "override" && canEdit)) {
       args = {};
       for (const e of editors) {
         try {
@@ -252,6 +259,11 @@ function requestCard(req, send, drafts, error) {
     }
     if (action === "respond" && !message.value.trim()) {
       errorLine.textContent = "Write the response in the message box first.";
+      message.focus();
+      return;
+    }
+    if (action === "override" && !message.value.trim()) {
+      errorLine.textContent = "Write what you did, the result the agent should get, in the message box first.";
       message.focus();
       return;
     }
@@ -281,6 +293,47 @@ function requestCard(req, send, drafts, error) {
     all.push(button);
     buttons.append(button);
   }
+  // Manual override: the reviewer did it; the agent gets the message as the result.
+  if (overrides && (req.allowed ?? []).includes("respond")) {
+    const byHand = /** @type {HTMLButtonElement} */ (h("button", {
+      cls: "hitl-button hitl-override",
+      text: "Done by hand",
+      attrs: { type: "button", "data-testid": "hitl-override", "aria-label": `Done by hand: ${req.action}`, title: "I did this myself (with the values above); the message is the result the agent receives" },
+    }));
+    byHand.addEventListener("click", () => submit("override"));
+    all.push(byHand);
+    buttons.append(byHand);
+  }
+
+  // Redirect: change course instead of deciding; the action does not run.
+  const redirectText = document.createElement("textarea");
+  redirectText.id = `${uid}-redirect`;
+  redirectText.className = "hitl-input hitl-redirect-text";
+  redirectText.rows = 1;
+  redirectText.placeholder = "New instructions for the agent, instead of this action";
+  redirectText.dataset.testid = "hitl-redirect-text";
+  redirectText.value = draft.__redirect ?? "";
+  const redirect = /** @type {HTMLButtonElement} */ (h("button", {
+    cls: "hitl-button hitl-redirect",
+    text: "Redirect",
+    attrs: { type: "button", "data-testid": "hitl-redirect", "aria-label": `Redirect instead of ${req.action}` },
+  }));
+  redirect.addEventListener("click", () => {
+    if (!redirectText.value.trim()) {
+      errorLine.textContent = "Write the new instructions first.";
+      redirectText.focus();
+      return;
+    }
+    for (const b of all) b.disabled = true;
+    errorLine.textContent = "";
+    card.classList.add("hitl-submitting");
+    send({ type: "redirect", request_id: rid, nonce: req.nonce, instructions: redirectText.value });
+  });
+  all.push(redirect);
+  const redirectRow = h("div", { cls: "hitl-field hitl-redirect-row" }, [
+    h("label", { cls: "hitl-label", text: "Change course", attrs: { for: redirectText.id } }),
+    h("div", { cls: "hitl-redirect-box" }, [redirectText, redirect]),
+  ]);
   // Decisions this reviewer may not take: disabled, with the reason (Python refuses anyway).
   for (const button of all) {
     const reason = blocked[button.dataset.testid?.slice(5) ?? ""];
@@ -291,7 +344,15 @@ function requestCard(req, send, drafts, error) {
   }
   const reasons = [...new Set(Object.values(blocked))];
   if (reasons.length) card.append(h("p", { cls: "hitl-blocked", text: reasons.join(" "), attrs: { "data-testid": "hitl-blocked" } }));
-  card.append(buttons, errorLine);
+  if (halted) {
+    for (const b of all) {
+      b.disabled = true;
+      b.title = `${halted}: nothing resumes until hitl_nb.resume_all()`;
+    }
+  }
+  card.append(buttons);
+  if (overrides) card.append(redirectRow);
+  card.append(errorLine);
   return card;
 }
 
@@ -319,21 +380,68 @@ function changeList(changes) {
   return list;
 }
 
-/** @param {any} item */
-function decidedCard(item) {
+/**
+ * @param {any} item
+ * @param {{token: string, requestId: string, error: string, send: (msg: object) => void}} undo
+ */
+function decidedCard(item, undo) {
   const req = item.request;
-  const parts = [`${PAST[item.action] ?? item.action} ${req.action}`];
+  const kind = item.override ?? item.action;
+  const title = `${PAST[kind] ?? kind} ${req.action}`;
+  const parts = [item.undone ? `Undone: ${title}` : title];
   if (item.staged) parts.push("waiting to be submitted");
   if (item.reviewer) parts.push(`by ${item.reviewer}`);
   if (item.rating !== null && item.rating !== undefined) parts.push(`rating ${item.rating}/5`);
   const card = h("section", {
-    cls: `hitl-card hitl-decided hitl-decided-${item.action}`,
-    attrs: { "data-testid": "hitl-decided", "data-request-id": String(req.request_id), "data-decision": String(item.action) },
+    cls: `hitl-card hitl-decided hitl-decided-${kind}${item.undone ? " hitl-undone" : ""}`,
+    attrs: { "data-testid": "hitl-decided", "data-request-id": String(req.request_id), "data-decision": String(kind), "data-undone": String(Boolean(item.undone)) },
   }, [h("p", { cls: "hitl-decided-title", text: parts.join(" · ") })]);
   if (item.edited) card.append(changeList(item.changes ?? []));
-  if (item.message) card.append(h("p", { cls: "hitl-reason", text: `Message: ${item.message}` }));
+  const said = { redirect: "Instructions", stop: "Reason", override: "Result" }[String(item.override)] ?? "Message";
+  if (item.message) card.append(h("p", { cls: "hitl-reason", text: `${said}: ${item.message}` }));
   if (item.comment) card.append(h("p", { cls: "hitl-reason", text: `Comment: ${item.comment}` }));
+  if (undo.token && undo.requestId === String(req.request_id) && !item.undone) {
+    const button = /** @type {HTMLButtonElement} */ (h("button", {
+      cls: "hitl-button hitl-undo",
+      text: "Undo",
+      attrs: { type: "button", "data-testid": "hitl-undo", "aria-label": `Undo: ${title}` },
+    }));
+    button.addEventListener("click", () => {
+      button.disabled = true; // one click, one undo
+      undo.send({ type: "undo", request_id: String(req.request_id), token: undo.token });
+    });
+    card.append(h("div", { cls: "hitl-buttons" }, [button]));
+    card.append(h("p", { cls: "hitl-error", text: undo.error, attrs: { role: "alert", "data-testid": "hitl-undo-error" } }));
+  }
   return card;
+}
+
+/**
+ * End the paused run without resuming it.
+ * @param {string} token
+ * @param {string} error
+ * @param {(msg: object) => void} send
+ */
+function stopBar(token, error, send) {
+  const reason = document.createElement("input");
+  reason.type = "text";
+  reason.className = "hitl-input hitl-stop-reason";
+  reason.placeholder = "Reason (optional)";
+  reason.dataset.testid = "hitl-stop-reason";
+  reason.setAttribute("aria-label", "Reason for stopping the run (optional)");
+  const button = /** @type {HTMLButtonElement} */ (h("button", {
+    cls: "hitl-button hitl-stop",
+    text: "Stop run",
+    attrs: { type: "button", "data-testid": "hitl-stop", "aria-label": "Stop this run without resuming it" },
+  }));
+  button.addEventListener("click", () => {
+    button.disabled = true;
+    send({ type: "stop", token, reason: reason.value.trim() ? reason.value : null });
+  });
+  return h("div", { cls: "hitl-stopbar", attrs: { "data-testid": "hitl-stopbar" } }, [
+    h("span", { text: "Stop: end this run, nothing pending runs." }), reason, button,
+    h("p", { cls: "hitl-error", text: error, attrs: { role: "alert", "data-testid": "hitl-stop-error" } }),
+  ]);
 }
 
 /** @type {import("npm:@anywidget/types").Render} */
@@ -359,19 +467,28 @@ function render({ model, el }) {
       const roles = (reviewer.roles ?? []).length ? ` (${reviewer.roles.join(", ")})` : " (no roles)";
       root.append(h("p", { cls: "hitl-reviewer", text: `Reviewing as ${reviewer.name}${roles}`, attrs: { "data-testid": "hitl-reviewer" } }));
     }
+    const halted = model.get("emergency") ?? "";
+    if (halted) {
+      root.append(h("p", { cls: "hitl-emergency", text: `${halted}. Nothing resumes until hitl_nb.resume_all().`, attrs: { role: "alert", "data-testid": "hitl-emergency" } }));
+    }
+    const overrideErrors = model.get("override_errors") ?? {};
     const history = model.get("history") ?? [];
     const hidden = (model.get("history_total") ?? history.length) - history.length;
     if (hidden > 0) {
       root.append(h("p", { cls: "hitl-hidden", text: `${hidden} earlier decisions not shown (all are in hitl_nb.log())`, attrs: { "data-testid": "hitl-hidden" } }));
     }
-    for (const item of history) root.append(decidedCard(item));
+    const undo = { token: model.get("undo_token") ?? "", requestId: model.get("undo_request_id") ?? "", error: overrideErrors.undo ?? "", send };
+    for (const item of history) root.append(decidedCard(item, undo));
+    if (model.get("notice")) {
+      root.append(h("pre", { cls: "hitl-notice", text: model.get("notice"), attrs: { role: "status", "data-testid": "hitl-notice" } }));
+    }
     for (const problem of model.get("problems") ?? []) {
       root.append(h("p", { cls: "hitl-error hitl-problem", text: `Cannot show this request: ${problem}`, attrs: { role: "alert", "data-testid": "hitl-problem" } }));
     }
     const requests = model.get("requests") ?? [];
     const live = new Set(requests.map((/** @type {any} */ r) => String(r.request_id)));
     for (const key of [...drafts.keys()]) if (!live.has(key)) drafts.delete(key);
-    for (const req of requests) root.append(requestCard(req, send, drafts, errors[req.request_id] ?? ""));
+    for (const req of requests) root.append(requestCard(req, send, drafts, errors[req.request_id] ?? "", halted, Boolean(model.get("overrides"))));
     const token = model.get("submit_token");
     if (token) {
       const waiting = (model.get("history") ?? []).filter((/** @type {any} */ d) => d.staged).length;
@@ -388,6 +505,11 @@ function render({ model, el }) {
         h("span", { text: `${requests.length} still pending. Decide them too, or resume the decided ones now: ` }),
         submit,
       ]));
+    }
+    if (model.get("stop_token")) root.append(stopBar(model.get("stop_token"), overrideErrors.stop ?? "", send));
+    else if (overrideErrors.stop) root.append(h("p", { cls: "hitl-error", text: overrideErrors.stop, attrs: { role: "alert", "data-testid": "hitl-stop-error" } }));
+    if (status === "stopped" && model.get("stopped")) {
+      root.append(h("p", { cls: "hitl-stopped", text: `Run ${model.get("stopped")}. Nothing that was pending ran.`, attrs: { role: "status", "data-testid": "hitl-stopped" } }));
     }
     if (errors[""]) root.append(h("p", { cls: "hitl-error", text: errors[""], attrs: { role: "alert", "data-testid": "hitl-refusal" } }));
     if (model.get("error")) {

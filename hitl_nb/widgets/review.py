@@ -5,6 +5,11 @@ The front end (`review.js`) sends `{"type": "decision", "request_id", "nonce",
 fresh nonce; a message is applied only if its request is pending and its nonce is the
 one issued for it and not yet used, so double clicks, replays and forged ids resume
 nothing. Refusals are shown on the card (`errors`) and kept in `refusals`.
+
+Override controls send `{"type": "stop", "token", "reason"}` (token issued per paused
+state), `{"type": "redirect", "request_id", "nonce", "instructions"}` (the card's nonce)
+and `{"type": "undo", "request_id", "token"}` (for the last decided card only); each
+token is spent once, and refusals appear beside the control (`override_errors`).
 """
 
 from __future__ import annotations
@@ -18,26 +23,31 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from .. import _reviewer
+from .. import _override, _reviewer
 from .._diff import changes
 from .._schema import Decision, ReviewRequest
+from .._session import Session
 from .._validate import DecisionError, schema_for
 
 if TYPE_CHECKING:
-    from .._session import Session
+    from .._source import ReviewSource
 
 _HERE = pathlib.Path(__file__).parent
 DECISION_KEYS = frozenset({"type", "request_id", "nonce", "action", "args", "message",
                            "rating", "comment"})
 SUBMIT_KEYS = frozenset({"type", "token"})
+STOP_KEYS = frozenset({"type", "token", "reason"})
+UNDO_KEYS = frozenset({"type", "request_id", "token"})
+REDIRECT_KEYS = frozenset({"type", "request_id", "nonce", "instructions"})
 HISTORY_SHOWN = 25
 """Decided cards kept in the widget; older ones are counted, and all are in the log."""
 
 
-def _decided_json(request: ReviewRequest, decision: Decision, staged: bool) -> dict[str, Any]:
+def _decided_json(request: ReviewRequest, decision: Decision, staged: bool,
+                  undone: bool = False) -> dict[str, Any]:
     edited = decision.args != request.args
     return {"request": request.to_json(), "action": decision.action, "args": decision.args,
-            "staged": staged,
+            "staged": staged, "override": decision.override, "undone": undone,
             "edited": edited, "changes": changes(request.args, decision.args) if edited else [],
             "message": decision.message,
             "rating": decision.rating, "comment": decision.comment,
@@ -81,13 +91,23 @@ class ReviewWidget(anywidget.AnyWidget):
     submit_token = traitlets.Unicode("").tag(sync=True)
     history_total = traitlets.Int(0).tag(sync=True)
     reviewer: traitlets.Dict[str, Any] = traitlets.Dict({}).tag(sync=True)
+    # overrides: kill switch banner, stopped banner, one-time tokens, last undo report
+    emergency = traitlets.Unicode("").tag(sync=True)
+    stopped = traitlets.Unicode("").tag(sync=True)
+    stop_token = traitlets.Unicode("").tag(sync=True)
+    undo_token = traitlets.Unicode("").tag(sync=True)
+    undo_request_id = traitlets.Unicode("").tag(sync=True)
+    notice = traitlets.Unicode("").tag(sync=True)
+    override_errors: traitlets.Dict[str, str] = traitlets.Dict({}).tag(sync=True)
+    overrides = traitlets.Bool(False).tag(sync=True)
+    """Stop, Undo, Redirect and Done by hand: LangGraph sessions only (adapters lack them)."""
 
-    def __init__(self, session: Session, **kwargs: Any) -> None:
+    def __init__(self, session: ReviewSource, **kwargs: Any) -> None:
         super().__init__(thread_id=session.thread_id, **kwargs)
         self.session = session
         self.refusals: list[str] = []
         self._nonces: dict[str, str] = {}
-        self._decided_cache: dict[tuple[str, bool], dict[str, Any]] = {}
+        self._decided_cache: dict[tuple[str, bool, bool], dict[str, Any]] = {}
         self.on_msg(self._on_message)
         session.subscribe(self._sync)
         _reviewer.subscribe(self._sync)  # hitl_nb.reviewer(...) changes who may click
@@ -108,40 +128,71 @@ class ReviewWidget(anywidget.AnyWidget):
         self.errors = {k: v for k, v in self.errors.items() if k in self._nonces}
         with self.hold_sync():
             self.requests = [self._request_json(r) for r in pending]
-            who = session.who()
+            who = session.who() if isinstance(session, Session) \
+                else _reviewer.current_reviewer()
             self.reviewer = {"name": who.name, "roles": list(who.roles)}
             staged = set(session.staged)
             # Long sessions: show the latest cards only, so a click costs the same
             # at the 500th decision as at the first (all are in the log).
             self.history_total = len(session.history)
-            self.history = [self._decided(r, d, r.request_id in staged)
-                            for r, d in session.history[-HISTORY_SHOWN:]]
+            undone = _override.state(session).undone if isinstance(session, Session) else set()
+            first = max(0, len(session.history) - HISTORY_SHOWN)
+            self.history = [self._decided(r, d, r.request_id in staged, first + i in undone)
+                            for i, (r, d) in enumerate(session.history[first:])]
             self.submit_token = secrets.token_hex(16) if staged and pending else ""
             self.problems = list(session.problems)
             self.status = session.status
             self.result = _pretty(session.result) if session.status == "done" else ""
             self.error = ("".join(traceback.format_exception_only(session.error)).strip()
                           if session.error else "")
+            self._sync_overrides()
 
     def _request_json(self, request: ReviewRequest) -> dict[str, Any]:
         """A pending card: the request, its nonce, and who may decide it (approvals so
         far, decisions the current reviewer may not take and why)."""
+        session = self.session
+        if not isinstance(session, Session):  # adapters: no roles or approvers to check
+            return {**request.to_json(), "nonce": self._nonces[request.request_id],
+                    "args_schema": schema_for(request), "blocked": {}}
         out = {**request.to_json(), "nonce": self._nonces[request.request_id],
                "args_schema": schema_for(request),
-               "blocked": self.session.blocked(request.request_id)}
+               "blocked": session.blocked(request.request_id)}
         if request.approvals_needed > 1:
-            state = self.session.approvals(request.request_id)
+            state = session.approvals(request.request_id)
             out["approvals"] = {"needed": state.needed, "by": list(state.by),
                                 "text": str(state)}
         return out
 
     def _decided(self, request: ReviewRequest, decision: Decision,
-                 staged: bool) -> dict[str, Any]:
-        """Decided cards never change (but for `staged`): build each JSON once."""
-        key = (request.request_id, staged)
+                 staged: bool, undone: bool = False) -> dict[str, Any]:
+        """Decided cards never change (but for `staged`, `undone`): build each JSON once."""
+        key = (request.request_id, staged, undone)
         if key not in self._decided_cache:
-            self._decided_cache[key] = _decided_json(request, decision, staged)
+            self._decided_cache[key] = _decided_json(request, decision, staged, undone)
         return self._decided_cache[key]
+
+    def _sync_overrides(self) -> None:
+        """Banners and fresh one-time tokens for Stop and Undo (any change spends them)."""
+        session = self.session
+        halt = _override.halted()
+        self.emergency = str(halt) if halt else ""
+        self.overrides = isinstance(session, Session)
+        if not isinstance(session, Session):
+            self.stop_token = self.undo_token = self.undo_request_id = self.notice = ""
+            return
+        record = session.stopped
+        self.emergency = str(halt) if halt else ""
+        self.stopped = str(record) if record and session.status == "stopped" else ""
+        self.stop_token = (secrets.token_hex(16)
+                           if session.status in ("pending", "error", "halted") and not record
+                           else "")
+        last = len(session.history) - 1
+        undoable = (last >= 0 and last not in _override.state(session).undone
+                    and session.status != "running")
+        self.undo_request_id = session.history[last][0].request_id if undoable else ""
+        self.undo_token = secrets.token_hex(16) if undoable else ""
+        self.notice = _override.notice(session)
+        self.override_errors = {}
 
     def _refuse(self, request_id: Any, reason: str) -> None:
         self.refusals.append(reason)
@@ -159,12 +210,74 @@ class ReviewWidget(anywidget.AnyWidget):
             self.session.submit()
         except DecisionError as exc:
             self._refuse(None, str(exc))
-        except Exception:  # the graph's own error: the session shows it in `error`
+        except (Exception, _override.EmergencyStop):  # the graph's own error: see `error`
             self._sync()
+
+    def _on_stop(self, session: Session, content: dict[str, Any]) -> None:
+        token = content.get("token")
+        if set(content) - STOP_KEYS or not self.stop_token or not isinstance(token, str) \
+                or not secrets.compare_digest(token, self.stop_token):
+            self._refuse_override("stop", "refused: stale or forged stop; nothing changed.")
+            return
+        self.stop_token = ""  # spent: a second click is a replay
+        try:
+            session.stop(content.get("reason"))
+        except DecisionError as exc:
+            self._sync()
+            self._refuse_override("stop", str(exc))
+
+    def _on_undo(self, session: Session, content: dict[str, Any]) -> None:
+        token, request_id = content.get("token"), content.get("request_id")
+        if set(content) - UNDO_KEYS or not self.undo_token or not isinstance(token, str) \
+                or not secrets.compare_digest(token, self.undo_token) \
+                or request_id != self.undo_request_id:
+            self._refuse_override("undo", "refused: stale or forged undo (not the last "
+                                          "decision, or already undone); nothing changed.")
+            return
+        self.undo_token = ""
+        try:
+            session.undo(str(request_id))
+        except DecisionError as exc:
+            self._sync()
+            self._refuse_override("undo", str(exc))
+        except (Exception, _override.EmergencyStop):  # the graph's own error: see `error`
+            self._sync()
+
+    def _on_redirect(self, session: Session, content: dict[str, Any]) -> None:
+        request_id = content.get("request_id")
+        expected = self._nonces.get(request_id) if isinstance(request_id, str) else None
+        if set(content) - REDIRECT_KEYS or expected is None or not isinstance(request_id, str) \
+                or not secrets.compare_digest(str(content.get("nonce", "")), expected):
+            self._refuse(request_id, f"refused: redirect for request {request_id!r} is stale, "
+                                     "forged or malformed; nothing changed.")
+            return
+        del self._nonces[request_id]  # spent before anything runs
+        try:
+            session.redirect(content.get("instructions", ""), request_id)
+        except DecisionError as exc:
+            if any(r.request_id == request_id for r in self.session.pending):
+                self._nonces[request_id] = expected  # nothing changed: the card stays live
+            self._refuse(request_id, str(exc))
+        except (Exception, _override.EmergencyStop):
+            self._sync()
+
+    def _refuse_override(self, control: str, reason: str) -> None:
+        self.refusals.append(reason)
+        self.override_errors = {**self.override_errors, control: reason}
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "submit":
             self._on_submit(content)
+            return
+        kind = content.get("type") if isinstance(content, dict) else None
+        handler = {"stop": self._on_stop, "undo": self._on_undo,
+                   "redirect": self._on_redirect}.get(str(kind))
+        if handler is not None:
+            if isinstance(self.session, Session):
+                handler(self.session, content)
+            else:
+                self._refuse_override(str(kind), f"refused: {kind} is not available for this "
+                                                 "run (LangGraph sessions only); nothing changed.")
             return
         if content == {"type": "tick"}:  # a deadline passed in the browser: check ours
             self.session.expire_overdue()
@@ -196,7 +309,7 @@ class ReviewWidget(anywidget.AnyWidget):
             if any(r.request_id == request_id for r in self.session.pending):
                 self._nonces[request_id] = expected  # nothing was applied: card stays live
             self._refuse(request_id, str(exc))
-        except Exception:  # the graph's own error: the session shows it in `error`
+        except (Exception, _override.EmergencyStop):  # the graph's own error: see `error`
             self._sync()
         else:
             self.errors = {}

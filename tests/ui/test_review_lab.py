@@ -120,7 +120,8 @@ def test_keyboard_only(page: Page, lab):
     buttons = widget.get_by_role("button")
     names = [b.get_attribute("aria-label") for b in buttons.all()]
     assert names == ["Approve issue_refund", "Edit issue_refund", "Reject issue_refund",
-                     "Respond issue_refund"]
+                     "Respond issue_refund", "Done by hand: issue_refund",
+                     "Redirect instead of issue_refund", "Stop this run without resuming it"]
     widget.get_by_label("amount").focus()
     widget.get_by_label("amount").fill("70")
     # Tab through note, message, rating, comment to the buttons; Enter on Edit
