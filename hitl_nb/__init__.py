@@ -8,7 +8,8 @@
 from ._ask import ask
 from ._inbox import Inbox, inbox
 from ._ipython import load_ipython_extension, unload_ipython_extension
-from ._log import FeedbackLog, Verification, log, read_parquet
+from ._log import FeedbackLog, LogIntegrityError, Verification, log, read_parquet, use_log
+from ._log_binding import ArgsMismatch
 from ._override import (
     EmergencyStop,
     Halt,
@@ -49,6 +50,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Action",
     "Approvals",
+    "ArgsMismatch",
     "ConfidenceBelow",
     "Critical",
     "Decision",
@@ -60,6 +62,7 @@ __all__ = [
     "Halt",
     "Inbox",
     "Level",
+    "LogIntegrityError",
     "NotAuthorized",
     "PayloadError",
     "Policy",
@@ -96,4 +99,5 @@ __all__ = [
     "resume_all",
     "reviewer",
     "unload_ipython_extension",
+    "use_log",
 ]

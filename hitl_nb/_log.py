@@ -2,16 +2,20 @@
 
 Rows are stored as plain JSON-able dicts (times as ISO strings) so the same canonical
 JSON is hashed in memory and on disk. Appending never rewrites an earlier row.
+`FeedbackLog()` keeps rows in memory; `FeedbackLog("audit.sqlite")` stores them durably
+(`_log_sqlite`) with the same API and the same hashes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import uuid
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import jsonpatch
 from rapidfuzz.distance import Levenshtein
@@ -21,6 +25,7 @@ from ._schema import LEVELS, Decision, ReviewRequest, args_hash, canonical_json
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ._log_sqlite import SqliteStore
     from ._pairs import PairFormat
 
 GENESIS = "0" * 64
@@ -103,13 +108,18 @@ def build_row(request: ReviewRequest, decision: Decision | None = None, *,
 
 @dataclass(frozen=True, slots=True)
 class Verification:
-    """Result of `FeedbackLog.verify()`; truthy when the chain is intact."""
+    """Result of `FeedbackLog.verify()`; truthy when the chain is intact.
+
+    `head` is the last `entry_hash` checked: save it somewhere else (a report, a commit)
+    and pass it back as `verify(anchor=...)` to also detect removed newest entries.
+    """
 
     ok: bool
     entries: int
     first_bad: int | None = None
     decision_id: str | None = None
     problem: str | None = None
+    head: str = GENESIS
 
     def __bool__(self) -> bool:
         return self.ok
@@ -121,9 +131,29 @@ class Verification:
                 f"{self.problem}")
 
 
-def verify_rows(rows: Iterator[dict[str, Any]]) -> Verification:
+class LogIntegrityError(ValueError):
+    """A stored entry cannot be read back as it was written. `log.verify()` names the
+    first bad entry and what is wrong with it."""
+
+
+def chain_row(prev_hash: str, row: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """`row` linked after `prev_hash`: the stored row (with `prev_hash` and `entry_hash`)
+    and the canonical JSON that was hashed, `entry_hash = sha256(prev_hash + json)`."""
+    stored = {k: v for k, v in row.items() if k not in ("prev_hash", "entry_hash")}
+    stored["prev_hash"] = prev_hash
+    body = canonical_json(stored)
+    stored["entry_hash"] = hashlib.sha256((prev_hash + body).encode()).hexdigest()
+    return stored, body
+
+
+ANCHOR_MISSING = ("the chain no longer contains the anchored entry_hash {anchor}: entries at "
+                  "the end were removed, or the chain was rewritten")
+
+
+def verify_rows(rows: Iterator[dict[str, Any]], anchor: str | None = None) -> Verification:
     prev = GENESIS
     count = 0
+    anchored = anchor is None or anchor == GENESIS
     for count, row in enumerate(rows, start=1):
         index = count - 1
         problem = None
@@ -134,43 +164,150 @@ def verify_rows(rows: Iterator[dict[str, Any]]) -> Verification:
         elif row.get("args_hash") != args_hash(row.get("final_args")):
             problem = "args_hash does not match final_args"
         if problem:
-            return Verification(False, index, index, row.get("decision_id"), problem)
+            return Verification(False, index, index, row.get("decision_id"), problem, prev)
         prev = row["entry_hash"]
-    return Verification(True, count)
+        anchored = anchored or prev == anchor
+    if not anchored:
+        return Verification(False, count, count, None, ANCHOR_MISSING.format(anchor=anchor),
+                            prev)
+    return Verification(True, count, head=prev)
 
 
-class FeedbackLog:
-    """Every decision, in order, hash-chained.
+class _MemoryStore:
+    """Rows in a list (the default): fast, gone when the kernel stops."""
 
-    >>> log = FeedbackLog()          # in memory
-    >>> df = log.to_pandas()         # one row per decision
-    """
+    path: str | None = None
 
     def __init__(self) -> None:
         self._rows: list[dict[str, Any]] = []
         self._by_request: dict[str, list[dict[str, Any]]] = {}
+        self._requests: dict[str, ReviewRequest] = {}
 
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return iter(self._rows)
-
-    @property
     def last_hash(self) -> str:
         return self._rows[-1]["entry_hash"] if self._rows else GENESIS
 
     def append(self, row: dict[str, Any]) -> dict[str, Any]:
-        """Chain and store one row (see `build_row`); returns the stored row."""
-        row = {**row, "prev_hash": self.last_hash}
-        row["entry_hash"] = entry_hash(row["prev_hash"], row)
-        self._rows.append(row)
-        self._by_request.setdefault(row["request_id"], []).append(row)
-        return row
+        stored, _ = chain_row(self.last_hash(), row)
+        self._rows.append(stored)
+        self._by_request.setdefault(stored["request_id"], []).append(stored)
+        return stored
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        yield
+
+    def count(self) -> int:
+        return len(self._rows)
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        return iter(self._rows)
+
+    def rows_for(self, request_id: str) -> list[dict[str, Any]]:
+        return list(self._by_request.get(request_id, ()))
+
+    def verify(self, anchor: str | None) -> Verification:
+        return verify_rows(iter(self._rows), anchor)
+
+    def record_request(self, request: ReviewRequest) -> ReviewRequest:
+        first = self._requests.get(request.request_id)
+        if first is None:  # kept like the SQLite store keeps it: without the raw payload
+            self._requests[request.request_id] = replace(request, raw=None)
+            return request
+        if first.requested_at == request.requested_at:
+            return request
+        return replace(request, requested_at=first.requested_at)
+
+    def requests(self, thread_id: str | None, undecided: bool) -> list[ReviewRequest]:
+        return [r for r in self._requests.values()
+                if (thread_id is None or r.thread_id == thread_id)
+                and not (undecided and r.request_id in self._by_request)]
+
+    def close(self) -> None:
+        pass
+
+
+Synchronous = Literal["FULL", "NORMAL"]
+
+
+class FeedbackLog:
+    """Every decision, in order, hash-chained; in memory or durable in SQLite.
+
+    >>> log = FeedbackLog()                       # in memory (the kernel default)
+    >>> log = hitl_nb.use_log("audit.sqlite")     # durable, and the kernel default
+    >>> session = Session(graph, config)          # decisions land in `log`
+    >>> log.verify()                              # OK, or the first tampered entry
+    >>> df = log.to_pandas()                      # one row per decision
+
+    After a kernel restart (with a persistent checkpointer such as `SqliteSaver`), the
+    log says which threads had open requests and what was decided on them already:
+
+    >>> log = hitl_nb.use_log("audit.sqlite")
+    >>> threads = {r.thread_id for r in log.requests()}            # or undecided=True
+    >>> sessions = [Session.attach(graph, {"configurable": {"thread_id": t}})
+    ...             for t in threads]                              # the checkpoint decides
+    >>> open_now = [r for s in sessions for r in s.pending]       # what is still pending
+    >>> log.rows_for(open_now[0].request_id)        # e.g. the first of two approvals
+
+    With a path, every `record` is one SQLite transaction (WAL, `synchronous=FULL`):
+    when it returns, the row survives `kill -9` of the kernel and a power cut. Several
+    kernels may append to one file; the chain stays single. `synchronous="NORMAL"` is
+    faster and still survives a killed process, but may lose the newest rows on an OS
+    crash or power cut. Same API and same hashes for both kinds.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *,
+                 synchronous: Synchronous = "FULL", timeout: float = 30.0) -> None:
+        self._store: _MemoryStore | SqliteStore
+        if path is None:
+            self._store = _MemoryStore()
+        else:
+            from ._log_sqlite import SqliteStore
+
+            self._store = SqliteStore(path, synchronous=synchronous, timeout=timeout)
+
+    @property
+    def path(self) -> str | None:
+        """The SQLite file, or None for an in-memory log."""
+        return self._store.path
+
+    def __len__(self) -> int:
+        return self._store.count()
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self._store.rows()
+
+    def __repr__(self) -> str:
+        where = repr(self.path) if self.path else "in memory"
+        return f"<hitl_nb.FeedbackLog {where}: {len(self)} entries>"
+
+    @property
+    def last_hash(self) -> str:
+        return self._store.last_hash()
+
+    def append(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Chain and store one row (see `build_row`); returns the stored row.
+        Durable when it returns (outside a `batch()`)."""
+        return self._store.append(row)
+
+    def extend(self, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Append many rows in one transaction (see `batch`); returns the stored rows."""
+        with self.batch():
+            return [self._store.append(row) for row in rows]
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Group appends into one transaction, for simulations and imports.
+
+        >>> with log.batch():
+        ...     run_episodes(1000, learning=True, log=log)
+
+        Rows become durable when the block exits (also when it exits with an error: what
+        was decided stays logged). Meanwhile other processes wait to append.
+        """
+        return self._store.batch()
 
     def rows_for(self, request_id: str) -> list[dict[str, Any]]:
         """Every stored row for one request, oldest first (e.g. the first of two approvals)."""
-        return list(self._by_request.get(request_id, ()))
+        return self._store.rows_for(request_id)
 
     def record(self, request: ReviewRequest, decision: Decision | None = None, *,
                outcome: str | None = None, framework: str = "langgraph",
@@ -179,15 +316,34 @@ class FeedbackLog:
         return self.append(build_row(request, decision, outcome=outcome, framework=framework,
                                      run_id=run_id))
 
-    def verify(self) -> Verification:
-        """Recompute the chain; names the first entry that does not match."""
-        return verify_rows(iter(self._rows))
+    def record_request(self, request: ReviewRequest) -> ReviewRequest:
+        """Store `request` when it is first shown; returns it with the `requested_at` of
+        the first time it was stored, so latency stays right after a kernel restart.
+        Idempotent per `request_id`."""
+        return self._store.record_request(request)
+
+    def requests(self, *, thread_id: str | None = None,
+                 undecided: bool = False) -> list[ReviewRequest]:
+        """Stored requests in the order they were first shown (`raw` is not stored; the
+        checkpoint holds the payload). `undecided=True`: only those with no logged row
+        at all (a request with one of two approvals has a row: ask the checkpoint).
+
+        >>> log.requests(undecided=True)     # after a restart: what was left open
+        """
+        return self._store.requests(thread_id, undecided)
+
+    def verify(self, *, anchor: str | None = None) -> Verification:
+        """Recompute the chain; names the first entry that does not match.
+
+        `anchor`: an `entry_hash` saved earlier (`log.verify().head`); then removing the
+        newest entries, or rewriting the whole chain, is detected too."""
+        return self._store.verify(anchor)
 
     def to_pandas(self) -> pd.DataFrame:
         """One typed row per decision (columns: `COLUMNS`)."""
-        return rows_to_frame(list(self._rows))
+        return rows_to_frame(list(self._store.rows()))
 
-    def to_parquet(self, path: str) -> None:
+    def to_parquet(self, path: str | os.PathLike[str]) -> None:
         """Write `to_pandas()` to parquet; `read_parquet(path)` gives the same frame back."""
         frame_to_parquet(self.to_pandas(), path)
 
@@ -202,6 +358,16 @@ class FeedbackLog:
         if path is not None:
             write_pairs(pairs, path)
         return pairs
+
+    def close(self) -> None:
+        """Close the SQLite connection (nothing to do in memory)."""
+        self._store.close()
+
+    def __enter__(self) -> FeedbackLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 TEXT_COLUMNS = ("decision_id", "request_id", "thread_id", "run_id", "checkpoint_id", "agent",
@@ -253,7 +419,7 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def frame_to_parquet(df: pd.DataFrame, path: str) -> None:
+def frame_to_parquet(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """Parquet keeps dict columns as JSON text so any schema round-trips exactly."""
     out = df.copy()
     for col in JSON_COLUMNS:
@@ -261,7 +427,7 @@ def frame_to_parquet(df: pd.DataFrame, path: str) -> None:
     out.to_parquet(path, index=False)
 
 
-def read_parquet(path: str) -> pd.DataFrame:
+def read_parquet(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a log exported with `to_parquet` back to exactly the `to_pandas()` frame.
 
     >>> log.to_parquet("log.parquet")
@@ -285,8 +451,21 @@ _default: FeedbackLog | None = None
 
 
 def log() -> FeedbackLog:
-    """The kernel's default in-memory feedback log."""
+    """The kernel's default feedback log (in memory unless `use_log` chose another)."""
     global _default
     if _default is None:
         _default = FeedbackLog()
+    return _default
+
+
+def use_log(target: str | os.PathLike[str] | FeedbackLog) -> FeedbackLog:
+    """Make `target` (a SQLite path, or a `FeedbackLog`) the kernel's default log.
+
+    >>> hitl_nb.use_log("audit.sqlite")      # every new Session logs here
+    >>> hitl_nb.log().verify()
+
+    Sessions created earlier keep the log they were created with.
+    """
+    global _default
+    _default = target if isinstance(target, FeedbackLog) else FeedbackLog(target)
     return _default

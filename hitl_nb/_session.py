@@ -19,6 +19,7 @@ from langgraph.types import Command
 from . import _override
 from ._log import FeedbackLog
 from ._log import log as default_log
+from ._log_binding import ArgsMismatch, binding_problem
 from ._payloads import PayloadError, middleware_decision, plain_resume_value, requests_from_value
 from ._reviewer import (
     Approvals,
@@ -143,17 +144,15 @@ class Session:
                 continue
             for request in found:
                 if request.request_id not in self._staged:
-                    if request.request_id not in self._seen:
-                        self._seen[request.request_id] = self._gated(request, snap.values)
                     pending[request.request_id] = self._presented(
-                        self._seen[request.request_id])
+                        self._remember(request, snap.values))
         if not snap.interrupts and snap.next:
             request = ReviewRequest(
                 request_id=f"breakpoint:{checkpoint_id}", interrupt_id="", kind="breakpoint",
                 action=", ".join(snap.next), reason=f"Paused before {', '.join(snap.next)}",
                 allowed=("approve", "reject"), thread_id=self.thread_id,
                 checkpoint_id=checkpoint_id)
-            pending[request.request_id] = self._seen.setdefault(request.request_id, request)
+            pending[request.request_id] = self._remember(request)
         self._pending = pending
         if pending or self.problems:
             self.status = "pending"
@@ -243,6 +242,14 @@ class Session:
         actions = [*request.allowed, *(["override"] if "respond" in request.allowed else [])]
         return {action: reason for action in actions
                 if (reason := refusal(request, who, action, state)) is not None}
+
+    def _remember(self, request: ReviewRequest, values: Any = None) -> ReviewRequest:
+        """First sight of a request: gate it (`policy`) and store it durably (a restart
+        keeps its requested_at)."""
+        if request.request_id not in self._seen:
+            self._seen[request.request_id] = self.log.record_request(
+                self._gated(request, values))
+        return self._seen[request.request_id]
 
     # -- running -----------------------------------------------------------------
     def invoke(self, inputs: Any = None) -> Session:
@@ -417,7 +424,21 @@ class Session:
             self._busy = False
         return self
 
+    def _check_bound(self) -> None:
+        """Refuse to resume a staged decision whose args differ from its logged args_hash."""
+        bad = {rid: problem for rid, decision in self._staged.items()
+               if (problem := binding_problem(self.log, rid, decision))}
+        if bad:
+            for rid in bad:  # decide it again; the logged row stays as evidence
+                del self._staged[rid]
+                self._pending[rid] = self._presented(self._seen[rid])
+            self._changed()
+            raise ArgsMismatch("nothing was resumed: " + "; ".join(
+                f"request {rid!r}: {problem}" for rid, problem in bad.items())
+                + ". Decide these requests again.")
+
     def _submit(self) -> None:
+        self._check_bound()
         resume: dict[str, Any] = {}
         for interrupt_id in {self._seen[rid].interrupt_id for rid in self._staged}:
             # all actions of one interrupt (a batched middleware call) go back together

@@ -24,6 +24,8 @@ def test_public_names_are_pinned():
         # overrides
         "EmergencyStop", "Halt", "StopRecord", "Stopped", "UndoReport", "check_stop",
         "compensate", "emergency_stop", "guarded", "halted", "resume_all",
+        # the persistent, tamper-evident log
+        "ArgsMismatch", "LogIntegrityError", "use_log",
     ])
     for name in hitl_nb.__all__:
         assert hasattr(hitl_nb, name), name
