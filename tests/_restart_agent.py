@@ -41,17 +41,23 @@ def build(db: Path, ledger_path: Path) -> Any:
     return gated_support_agent(LedgerDesk(ledger=ledger_path), checkpointer=saver)
 
 
-def start(db: Path, ledger_path: Path) -> dict[str, Any]:
-    """Run every thread to its first pause; return what is pending (as the log sees it)."""
+def start(db: Path, ledger_path: Path, audit: Path | None = None) -> dict[str, Any]:
+    """Run every thread to its first pause; return what is pending. With an `audit` log
+    file, alice (finance) also gives the first of the two approvals on "t-two"."""
+    if audit is not None:
+        hitl_nb.use_log(audit)
     graph = build(db, ledger_path)
     out = {}
     for thread, text in REQUESTS.items():
         session = hitl_nb.Session(graph, {"configurable": {"thread_id": thread}})
         session.invoke({"messages": [("user", text)]})
+        if audit is not None and thread == "t-two":
+            session.approve(reviewer=hitl_nb.Reviewer("alice", ("finance",)))
         out[thread] = [{"request_id": r.request_id, "action": r.action,
                         "requested_at": r.requested_at.isoformat()} for r in session.pending]
     return out
 
 
 if __name__ == "__main__":
-    print(json.dumps(start(Path(sys.argv[1]), Path(sys.argv[2]))))
+    audit = Path(sys.argv[3]) if len(sys.argv) > 3 else None
+    print(json.dumps(start(Path(sys.argv[1]), Path(sys.argv[2]), audit)))

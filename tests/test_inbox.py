@@ -23,12 +23,12 @@ HERE = Path(__file__).parent
 FINANCE = Reviewer("fiona", ("finance",))
 
 
-def run_to_the_pause_in_another_process(db: Path, ledger_path: Path) -> dict:
+def run_to_the_pause_in_another_process(db: Path, ledger_path: Path, *extra: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get(
         "PYTHONPATH", "")])}
     done = subprocess.run([sys.executable, str(HERE / "_restart_agent.py"), str(db),
-                           str(ledger_path)], capture_output=True, text=True, env=env,
-                          timeout=120, check=False)
+                           str(ledger_path), *map(str, extra)], capture_output=True,
+                          text=True, env=env, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -73,6 +73,35 @@ def test_restart_recovery_from_another_process(tmp_path: Path):
 
     # decided threads are gone from a new inbox; the two-person refund still waits
     assert [s.thread_id for s in hitl_nb.inbox(build(db, ledger_path))] == ["t-two"]
+
+
+def test_a_first_approval_survives_the_restart_with_a_persistent_log(tmp_path: Path):
+    db, ledger_path, audit = (tmp_path / "runs.sqlite", tmp_path / "ledger.jsonl",
+                              tmp_path / "audit.sqlite")
+    paused = run_to_the_pause_in_another_process(db, ledger_path, audit)
+    [two] = paused["t-two"]  # alice approved once over there; it is still pending
+    assert [name for name, _ in ledger(ledger_path)].count("issue_refund") == 1  # t-small
+
+    log = hitl_nb.FeedbackLog(audit)  # the restarted kernel opens the same files
+    box = hitl_nb.inbox(build(db, ledger_path), log=log, threads=["t-two"])
+    session = box["t-two"]
+    assert str(session.approvals()) == "1 of 2 approvals (alice)"
+    assert session.widget().requests[0]["approvals"]["by"] == ["alice"]
+    with pytest.raises(hitl_nb.NotAuthorized, match="alice already approved"):
+        session.approve(reviewer=Reviewer("alice", ("finance",)))
+    session.approve(reviewer=Reviewer("bob", ("finance",)))
+    refunds = [args for name, args in ledger(ledger_path) if name == "issue_refund"]
+    assert refunds[1:] == [{"order": 2001, "amount": 420.0, "note": "customer request"}]
+    rows = log.to_pandas()
+    approvals = rows[(rows.request_id == two["request_id"]) & (rows.decision == "approve")]
+    assert approvals.reviewer.tolist() == ["alice", "bob"]
+    assert approvals.args_hash.nunique() == 1
+    # both rows count latency from the pause in the first process
+    requested = pd.Timestamp(two["requested_at"])
+    assert (approvals.requested_at == requested).all()
+    assert approvals.latency_s.tolist() == pytest.approx(
+        [(t - requested).total_seconds() for t in approvals.decided_at])
+    assert log.verify().ok
 
 
 def test_inbox_in_this_kernel_with_widgets(desk: SupportDesk):
