@@ -6,6 +6,7 @@
 """
 
 from ._ask import ask, ask_many
+from ._inbox import Inbox, inbox
 from ._ipython import load_ipython_extension, unload_ipython_extension
 from ._log import FeedbackLog, LogIntegrityError, Verification, log, read_parquet, use_log
 from ._log_binding import ArgsMismatch
@@ -24,7 +25,21 @@ from ._override import (
     resume_all,
 )
 from ._payloads import PayloadError
+from ._policy import (
+    ConfidenceBelow,
+    Critical,
+    Fired,
+    Gate,
+    Policy,
+    Proposal,
+    RequiresRole,
+    RiskAtLeast,
+    Threshold,
+    TwoPersonRule,
+    Verdict,
+)
 from ._preferences import Preferences
+from ._reviewer import Approvals, NotAuthorized, Reviewer, reviewer
 from ._schema import Action, Decision, Level, ReviewRequest
 from ._session import Session, SessionBusy, StaleDecision, current
 from ._source import ReviewSource
@@ -36,30 +51,45 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Action",
+    "Approvals",
     "ArgsMismatch",
     "BatchReview",
     "BulkResult",
+    "ConfidenceBelow",
+    "Critical",
     "Decision",
     "DecisionError",
     "EmergencyStop",
     "Feed",
     "FeedbackLog",
+    "Fired",
+    "Gate",
     "Halt",
+    "Inbox",
     "Level",
     "LogIntegrityError",
+    "NotAuthorized",
     "Notification",
     "PayloadError",
+    "Policy",
     "Preferences",
+    "Proposal",
+    "RequiresRole",
     "ReviewRequest",
     "ReviewSource",
     "ReviewWidget",
+    "Reviewer",
+    "RiskAtLeast",
     "Session",
     "SessionBusy",
     "StaleDecision",
     "StopRecord",
     "Stopped",
+    "Threshold",
+    "TwoPersonRule",
     "UndoError",
     "UndoReport",
+    "Verdict",
     "Verification",
     "__version__",
     "ask",
@@ -71,12 +101,14 @@ __all__ = [
     "feed",
     "guarded",
     "halted",
+    "inbox",
     "load_ipython_extension",
     "log",
     "notifies",
     "notify",
     "read_parquet",
     "resume_all",
+    "reviewer",
     "unload_ipython_extension",
     "use_log",
 ]

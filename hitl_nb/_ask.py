@@ -11,17 +11,17 @@ from langgraph.types import interrupt
 from ._diff import json_schema_of
 from ._override import check_stop
 from ._payloads import PayloadError, requests_from_value
-from ._schema import ACTIONS, ASK_MARKER, Action, Decision, Level
+from ._schema import ACTIONS, ASK_MARKER, Action, Decision, Level, utcnow
 
 
 def ask_payload(*, action: str, args: dict[str, Any] | None = None, preview: str | None = None,
                 reason: str | None = None, confidence: float | None = None,
                 risk: str | None = None, allowed: Sequence[Action] = ACTIONS,
                 level: Level | None = None, gate: str | None = None,
-                gate_reason: str | None = None, args_schema: Any = None,
-                required_roles: Sequence[str] = (), approvals_needed: int = 1,
-                deadline: datetime | None = None, agent: str | None = None,
-                check: bool = True) -> dict[str, Any]:
+                gate_reason: str | None = None, gates: Sequence[dict[str, Any]] = (),
+                args_schema: Any = None, required_roles: Sequence[str] = (),
+                approvals_needed: int = 1, deadline: datetime | None = None,
+                agent: str | None = None, check: bool = True) -> dict[str, Any]:
     """The interrupt value `ask` sends, checked now so a bad call fails in the node
     that made it (with a `PayloadError` naming the fix) rather than in the widget.
     (`check=False`: the caller checks, e.g. `ask_many` checks its whole batch once.)"""
@@ -29,9 +29,13 @@ def ask_payload(*, action: str, args: dict[str, Any] | None = None, preview: str
         ASK_MARKER: 1, "action": action, "args": dict(args or {}), "preview": preview,
         "reason": reason, "confidence": confidence, "risk": risk, "allowed": list(allowed),
         "level": level or "confirm", "gate": gate, "gate_reason": gate_reason,
+        "gates": [dict(g) for g in gates],
         "args_schema": json_schema_of(args_schema), "required_roles": list(required_roles),
         "approvals_needed": approvals_needed,
         "deadline": deadline.isoformat() if deadline else None, "agent": agent,
+        # Stored in the checkpoint with the pause, so latency after a restart still
+        # counts from the original request (the node re-runs on resume; this is unused).
+        "requested_at": utcnow().isoformat(),
     }
     if check:
         requests_from_value(payload, "check")
@@ -50,9 +54,11 @@ def ask(*, action: str, args: dict[str, Any] | None = None, preview: str | None 
     ...                confidence=0.62, risk="high", reason="amount above 50")
     >>> if decision.action == "reject": ...
 
-    Extra keywords: `level`, `gate`, `gate_reason`, `args_schema` (what edited args must
-    satisfy: a JSON-schema dict, a pydantic model or a LangChain tool; it also picks the
-    editors the widget shows), `required_roles`, `approvals_needed`, `deadline`, `agent`.
+    Extra keywords: `level`, `gate`, `gate_reason`, `gates` (the fired gates, as a
+    policy `Verdict` gives them), `args_schema` (what edited args must satisfy: a
+    JSON-schema dict, a pydantic model or a LangChain tool; it also picks the editors the
+    widget shows), `required_roles`, `approvals_needed`, `deadline`, `agent`. From a
+    policy: ``ask(**policy.evaluate(action, args).ask_kwargs())``.
 
     While the emergency stop is engaged an approval is not returned: `EmergencyStop`
     is raised instead, so the action cannot run.

@@ -382,9 +382,7 @@ def _exclusive(session: Session) -> Iterator[None]:
 
 
 def _reviewer(session: Session, reviewer: str | None) -> str:
-    from ._session import default_reviewer
-
-    return reviewer or session.reviewer or default_reviewer()
+    return session.who(reviewer).name
 
 
 def _live_snapshot(session: Session) -> Any:

@@ -90,6 +90,34 @@ def _opt_str(value: Any, field: str) -> str | None:
     raise PayloadError(f"{field} must be a string, got {type(value).__name__}: {value!r:.80}.")
 
 
+def _gates(value: Any) -> tuple[dict[str, Any], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(
+            isinstance(g, dict) and isinstance(g.get("gate"), str)
+            and isinstance(g.get("reason"), str) for g in value):
+        raise PayloadError(f"gates must be a list of {{'gate': str, 'reason': str, ...}} "
+                           f"(Verdict.gates gives one), got {value!r:.120}.")
+    return tuple(value)
+
+
+def _roles(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, list | tuple) \
+            or not all(isinstance(r, str) and r for r in value):
+        raise PayloadError(f"required_roles must be a list of role names, got {value!r:.80}.")
+    return tuple(dict.fromkeys(value))
+
+
+def _approvals(value: Any) -> int:
+    if value is None:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise PayloadError(f"approvals_needed must be a whole number >= 1, got {value!r}.")
+    return value
+
+
 def requests_from_value(value: Any, interrupt_id: str, *,
                         response_schema: Any = None, **context: Any) -> list[ReviewRequest]:
     """The review requests one interrupt value asks for (several for a batched middleware
@@ -127,6 +155,9 @@ def _from_ask(value: dict[str, Any], interrupt_id: str, context: dict[str, Any],
     if not isinstance(action, str) or not action:
         raise PayloadError(f"hitl_nb.ask() needs action= a non-empty string, got {action!r}.")
     deadline = value.get("deadline")
+    requested = value.get("requested_at")
+    if isinstance(requested, str):  # the pause time ask() stored beats the checkpoint's
+        context = {**context, "requested_at": datetime.fromisoformat(requested)}
     return ReviewRequest(
         request_id=interrupt_id if index is None else f"{interrupt_id}:{index}",
         interrupt_id=interrupt_id, index=index or 0, kind="ask", action=action,
@@ -138,10 +169,11 @@ def _from_ask(value: dict[str, Any], interrupt_id: str, context: dict[str, Any],
         level=_level(value.get("level")),
         gate=_opt_str(value.get("gate"), "gate"),
         gate_reason=_opt_str(value.get("gate_reason"), "gate_reason"),
+        gates=_gates(value.get("gates")),
         allowed=_allowed(value.get("allowed", ACTIONS), "hitl_nb.ask()"),
         args_schema=value.get("args_schema"),
-        required_roles=tuple(value.get("required_roles") or ()),
-        approvals_needed=int(value.get("approvals_needed") or 1),
+        required_roles=_roles(value.get("required_roles")),
+        approvals_needed=_approvals(value.get("approvals_needed")),
         deadline=datetime.fromisoformat(deadline) if deadline else None,
         agent=_opt_str(value.get("agent"), "agent"),
         raw=value if batch is None else batch, **context,

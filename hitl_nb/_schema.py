@@ -59,6 +59,9 @@ class ReviewRequest:
     with `:<index>` when one interrupt carries several actions (the batched
     LangChain middleware, `hitl_nb.ask_many`). `response_schema` is LangGraph's
     `Interrupt.response_schema` of a plain interrupt: the resume value must match it.
+    `gates` lists the policy gates that fired (`Fired.to_json()`:
+    gate, level, reason, values, roles, approvals); `required_roles` must all be held by
+    every approver, and `approvals_needed` distinct reviewers must approve.
     """
 
     request_id: str
@@ -73,6 +76,7 @@ class ReviewRequest:
     level: Level = "confirm"
     gate: str | None = None
     gate_reason: str | None = None
+    gates: tuple[dict[str, Any], ...] = ()
     allowed: tuple[Action, ...] = ACTIONS
     args_schema: dict[str, Any] | None = None
     required_roles: tuple[str, ...] = ()
@@ -91,6 +95,7 @@ class ReviewRequest:
         # Not dataclasses.asdict: it deep-copies `raw`, which the browser never sees.
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "raw"}
         out["allowed"] = list(self.allowed)
+        out["gates"] = list(self.gates)
         out["required_roles"] = list(self.required_roles)
         out["requested_at"] = self.requested_at.isoformat()
         out["deadline"] = self.deadline.isoformat() if self.deadline else None

@@ -8,10 +8,9 @@ arrives (from a click or a call), is applied, and the method returns.
 
 from __future__ import annotations
 
-import getpass
-import os
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -28,10 +27,22 @@ from ._payloads import (
     plain_resume_value,
     requests_from_value,
 )
+from ._reviewer import (
+    Approvals,
+    NotAuthorized,
+    Reviewer,
+    approvals,
+    as_reviewer,
+    authorize,
+    current_reviewer,
+    held_roles,
+    refusal,
+)
 from ._schema import Action, Decision, ReviewRequest, Source, utcnow
 from ._validate import DecisionError, make_decision
 
 if TYPE_CHECKING:
+    from ._policy import Policy
     from ._preferences import Preferences
     from ._source import ReviewSource
     from .widgets.review import ReviewWidget
@@ -49,7 +60,9 @@ class SessionBusy(DecisionError):
 
 
 def default_reviewer() -> str:
-    return os.environ.get("HITL_NB_REVIEWER") or getpass.getuser()
+    """Name of the kernel's reviewer: `hitl_nb.reviewer(...)`, else `$HITL_NB_REVIEWER`
+    or the OS user."""
+    return current_reviewer().name
 
 
 class Session:
@@ -59,20 +72,25 @@ class Session:
     >>> session.invoke({"request": "refund order 1042"})   # shows the review widget
     >>> session.approve(rating=5)                          # or click Approve
     >>> session.result
+
+    `reviewer` overrides the kernel's `hitl_nb.reviewer(...)` for this session (a name,
+    or `Reviewer(name, roles)`). `policy` gates requests that carry no gate of their own
+    (LangChain middleware, plain interrupts): level, reason, roles and approvals.
     """
 
     def __init__(self, graph: Any, config: dict[str, Any] | None = None, *,
-                 log: FeedbackLog | None = None, reviewer: str | None = None,
+                 log: FeedbackLog | None = None, reviewer: str | Reviewer | None = None,
                  resume_as: ResumeAs | None = None,
                  preferences: Preferences | None = None,
-                 on_timeout: Action = "reject") -> None:
+                 on_timeout: Action = "reject", policy: Policy | None = None) -> None:
         self.graph = graph
         self.config: dict[str, Any] = config or {"configurable": {"thread_id": uuid.uuid4().hex}}
         if not self.config.get("configurable", {}).get("thread_id"):
             raise ValueError("config needs configurable.thread_id, e.g. "
                              "{'configurable': {'thread_id': 'review-1'}}")
         self.log = log if log is not None else default_log()
-        self.reviewer = reviewer
+        self.reviewer = as_reviewer(reviewer)
+        self.policy = policy
         self.resume_as = resume_as
         self.preferences = preferences
         self.on_timeout: Action = on_timeout
@@ -116,19 +134,24 @@ class Session:
         """Re-read what is pending from the graph's checkpoint (e.g. after a restart)."""
         snap = self.graph.get_state(self.config)
         checkpoint_id = snap.config.get("configurable", {}).get("checkpoint_id")
+        # When the paused step started: the request time of payloads that carry none
+        # (after a restart, latency still counts from the pause, not from now).
+        paused = {"requested_at": datetime.fromisoformat(snap.created_at)} \
+            if snap.created_at else {}
         pending: dict[str, ReviewRequest] = {}
         self.problems = []
         for intr in snap.interrupts:
             try:
                 found = requests_from_value(
                     intr.value, intr.id, response_schema=getattr(intr, "response_schema", None),
-                    thread_id=self.thread_id, checkpoint_id=checkpoint_id)
+                    thread_id=self.thread_id, checkpoint_id=checkpoint_id, **paused)
             except PayloadError as exc:
                 self.problems.append(str(exc))
                 continue
             for request in found:
                 if request.request_id not in self._staged:
-                    pending[request.request_id] = self._remember(request)
+                    pending[request.request_id] = self._presented(
+                        self._remember(request, snap.values))
         if not snap.interrupts and snap.next:
             request = ReviewRequest(
                 request_id=f"breakpoint:{checkpoint_id}", interrupt_id="", kind="breakpoint",
@@ -148,10 +171,90 @@ class Session:
         self._changed()
         return self
 
-    def _remember(self, request: ReviewRequest) -> ReviewRequest:
-        """First sight of a request: store it durably (a restart keeps its requested_at)."""
+    def _gated(self, request: ReviewRequest, values: Any) -> ReviewRequest:
+        """Fill level, gates, roles and approvals from `policy` for a request that came
+        without them (middleware and plain payloads; `ask` payloads carry their own)."""
+        if self.policy is None or request.kind in ("ask", "breakpoint"):
+            return request
+        from ._guard import confidence_of
+
+        confidence = request.confidence
+        if confidence is None and isinstance(values, dict):
+            confidence = confidence_of(values.get("messages"))
+        verdict = self.policy.evaluate(request.action, request.args, confidence=confidence,
+                                       risk=request.risk)
+        return replace(request, confidence=confidence, level=verdict.level,
+                       gate=verdict.gate, gate_reason=verdict.explanation if verdict.fired
+                       else None, gates=tuple(verdict.gates),
+                       required_roles=verdict.required_roles,
+                       approvals_needed=verdict.approvals_needed)
+
+    def _check_edit(self, request: ReviewRequest, who: Reviewer, args: Any) -> None:
+        """An edit must not slip past the policy: edited arguments that need a role the
+        reviewer lacks, or more approvers than this request has, are refused. (Requests
+        from `policy.guard` are re-checked inside the graph instead.)"""
+        if self.policy is None or request.kind in ("ask", "breakpoint") \
+                or not isinstance(args, dict):
+            return
+        verdict = self.policy.evaluate(request.action, args, confidence=request.confidence,
+                                       risk=request.risk)
+        if not who.holds(verdict.required_roles):
+            raise NotAuthorized(f"the edited arguments need role "
+                                f"{' + '.join(verdict.required_roles)} ({verdict.explanation}); "
+                                f"{who.name} holds {', '.join(who.roles) or 'no role'}.")
+        if verdict.approvals_needed > request.approvals_needed:
+            raise NotAuthorized(f"the edited arguments need {verdict.approvals_needed} "
+                                f"approvers ({verdict.explanation}); this request has "
+                                f"{request.approvals_needed}. Reject it with a message so the "
+                                "agent proposes again, or edit within the limit.")
+
+    def approvals(self, request_id: str | None = None) -> Approvals:
+        """Who approved a pending request so far and how many must (two-person rule),
+        read from the feedback log, so approvals survive a restart with a persistent log.
+
+        >>> print(session.approvals())
+        1 of 2 approvals (alice)
+        """
+        request = self._request(request_id)
+        return self._approvals(self._seen.get(request.request_id, request))
+
+    def _approvals(self, request: ReviewRequest) -> Approvals:
+        if request.approvals_needed <= 1:
+            return Approvals(needed=1, args=request.args)
+        return approvals(request, self.log.rows_for(request.request_id))
+
+    def _presented(self, request: ReviewRequest) -> ReviewRequest:
+        """The request as reviewers see it now: after an edit under a multi-approver rule,
+        the edited arguments are what the next approver approves."""
+        if request.approvals_needed <= 1:
+            return request
+        state = self._approvals(request)
+        return request if state.args == request.args else replace(request, args=state.args)
+
+    def who(self, reviewer: str | Reviewer | None = None) -> Reviewer:
+        """The reviewer a decision is attributed to: `reviewer`, else the session's,
+        else the kernel's (`hitl_nb.reviewer(...)`)."""
+        return as_reviewer(reviewer) or self.reviewer or current_reviewer()
+
+    def blocked(self, request_id: str | None = None,
+                reviewer: str | Reviewer | None = None) -> dict[str, str]:
+        """Decisions the reviewer may not take on a pending request, with the reason
+        (what the widget disables). `decide` refuses exactly these."""
+        request = self._request(request_id)
+        original = self._seen.get(request.request_id, request)
+        state = self._approvals(original) if original.approvals_needed > 1 else None
+        who = self.who(reviewer)
+        # "override" (done by hand) travels as a respond: refused like one
+        actions = [*request.allowed, *(["override"] if "respond" in request.allowed else [])]
+        return {action: reason for action in actions
+                if (reason := refusal(request, who, action, state)) is not None}
+
+    def _remember(self, request: ReviewRequest, values: Any = None) -> ReviewRequest:
+        """First sight of a request: gate it (`policy`) and store it durably (a restart
+        keeps its requested_at)."""
         if request.request_id not in self._seen:
-            self._seen[request.request_id] = self.log.record_request(request)
+            self._seen[request.request_id] = self.log.record_request(
+                self._gated(request, values))
         return self._seen[request.request_id]
 
     # -- running -----------------------------------------------------------------
@@ -200,11 +303,14 @@ class Session:
 
     def decide(self, request_id: str | None, action: Action | str, *, args: Any = None,
                message: Any = None, rating: Any = None, comment: Any = None,
-               reviewer: str | None = None, source: Source = "human",
+               reviewer: str | Reviewer | None = None, source: Source = "human",
                result: Any = None) -> Decision:
-        """Validate, log, then resume. Raises `DecisionError` (nothing resumed) or
-        re-raises what the graph raised after resuming (the decision stays logged).
-        `action="override"` with `result=` is a manual override (see `override`)."""
+        """Validate, authorize, log, then resume. Raises `DecisionError` (nothing
+        resumed; `NotAuthorized` when the reviewer lacks a required role or already
+        approved) or re-raises what the graph raised after resuming (the decision stays
+        logged). Under a multi-approver rule an approval short of the count is logged
+        and the request stays pending. `action="override"` with `result=` is a manual
+        override (see `override`)."""
         if self._busy:
             raise SessionBusy("a decision is already being applied to this thread; "
                               "wait until it finishes.")
@@ -217,16 +323,31 @@ class Session:
                                     f"{request.deadline:%Y-%m-%d %H:%M:%S %Z}; the default "
                                     f"({self.on_timeout}) was applied and logged.")
             self._check_still_pending(request)
+            original = self._seen.get(request.request_id, request)
+            state = self._approvals(original) if original.approvals_needed > 1 else None
+            who = self.who(reviewer)
+            authorize(request, who, action, state, args)
+            if action == "edit" and args is not None:
+                self._check_edit(original, who, args)
             decision = make_decision(request, action, args=args, message=message,
-                                     rating=rating, comment=comment,
-                                     reviewer=reviewer or self.reviewer or default_reviewer(),
-                                     source=source, result=result)
+                                     rating=rating, comment=comment, reviewer=who.name,
+                                     role=held_roles(who), source=source, result=result)
             self.log.record(request, decision, outcome=decision.override, run_id=self.run_id)
+            if state is not None and decision.approved:
+                state = self._approvals(original)
+                if not state.complete:
+                    self._pending[request.request_id] = self._presented(original)
+                    self._changed()
+                    return decision
+                # The graph gets what all approvers approved, as an edit of the proposal
+                # when that differs (so a middleware runs the approved args, not its own).
+                decision = replace(decision, args=state.args, action=(
+                    "approve" if state.args == original.args else "edit"))
             if self.preferences is not None:
-                self.preferences.remember(request, decision)
+                self.preferences.remember(original, decision)
             del self._pending[request.request_id]
-            self.history.append((request, decision))
-            self._apply(request, decision)
+            self.history.append((original, decision))
+            self._apply(original, decision)
         finally:
             self._busy = False
         return decision
@@ -245,7 +366,7 @@ class Session:
                                 f"elsewhere on thread {self.thread_id!r}; nothing resumed.")
 
     def decide_many(self, request_ids: Sequence[str], action: Action | str, *,
-                    message: Any = None, reviewer: str | None = None,
+                    message: Any = None, reviewer: str | Reviewer | None = None,
                     source: Source = "human") -> list[Decision]:
         """Decide several pending requests the same way (bulk approve or reject).
 
@@ -260,24 +381,37 @@ class Session:
                               "wait until it finishes.")
         self._busy = True
         try:
+            _override.ensure_may_decide(self)
             requests = [self._request(rid) for rid in dict.fromkeys(request_ids)]
             if not requests:
                 return []
             if expired := self._expire(requests):
                 raise StaleDecision(f"{len(expired)} of these requests expired; the default "
                                     f"({self.on_timeout}) was applied and logged.")
-            who = reviewer or self.reviewer or default_reviewer()
-            decisions = [make_decision(r, action, message=message, reviewer=who, source=source)
-                         for r in requests]
+            who = self.who(reviewer)
+            originals = [self._seen.get(r.request_id, r) for r in requests]
+            states = [self._approvals(o) if o.approvals_needed > 1 else None for o in originals]
+            # Same rules as `decide`, all checked before anything is logged.
+            for request, state in zip(requests, states, strict=True):
+                authorize(request, who, action, state)
+            decisions = [make_decision(r, action, message=message, reviewer=who.name,
+                                       role=held_roles(who), source=source) for r in requests]
             self._check_still_pending(*requests)
-            for request, decision in zip(requests, decisions, strict=True):
+            for request, original, decision, state in zip(requests, originals, decisions,
+                                                          states, strict=True):
                 self.log.record(request, decision, run_id=self.run_id)
+                if state is not None and decision.approved:
+                    state = self._approvals(original)
+                    if not state.complete:
+                        continue  # one of several approvals: the request stays pending
+                    decision = replace(decision, args=state.args, action=(
+                        "approve" if state.args == original.args else "edit"))
                 if self.preferences is not None:
-                    self.preferences.remember(request, decision)
-                del self._pending[request.request_id]
-                self.history.append((request, decision))
-                if request.kind != "breakpoint":
-                    self._staged[request.request_id] = decision
+                    self.preferences.remember(original, decision)
+                del self._pending[original.request_id]
+                self.history.append((original, decision))
+                if original.kind != "breakpoint":
+                    self._staged[original.request_id] = decision
             if requests[0].kind == "breakpoint":  # a breakpoint is alone: no interrupts
                 self._apply(requests[0], decisions[0])
             elif self._submittable():
@@ -368,7 +502,7 @@ class Session:
         if bad:
             for rid in bad:  # decide it again; the logged row stays as evidence
                 del self._staged[rid]
-                self._pending[rid] = self._seen[rid]
+                self._pending[rid] = self._presented(self._seen[rid])
             self._changed()
             raise ArgsMismatch("nothing was resumed: " + "; ".join(
                 f"request {rid!r}: {problem}" for rid, problem in bad.items())
@@ -410,28 +544,29 @@ class Session:
         return decision.to_resume()
 
     def approve(self, request_id: str | None = None, *, rating: float | None = None,
-                comment: str | None = None, reviewer: str | None = None) -> Decision:
+                comment: str | None = None,
+                reviewer: str | Reviewer | None = None) -> Decision:
         """Approve the pending request as proposed."""
         return self.decide(request_id, "approve", rating=rating, comment=comment,
                            reviewer=reviewer)
 
     def edit(self, args: dict[str, Any], request_id: str | None = None, *,
              rating: float | None = None, comment: str | None = None,
-             reviewer: str | None = None) -> Decision:
+             reviewer: str | Reviewer | None = None) -> Decision:
         """Approve with changed arguments (validated against the request's schema)."""
         return self.decide(request_id, "edit", args=args, rating=rating, comment=comment,
                            reviewer=reviewer)
 
     def reject(self, message: str | None = None, request_id: str | None = None, *,
                rating: float | None = None, comment: str | None = None,
-               reviewer: str | None = None) -> Decision:
+               reviewer: str | Reviewer | None = None) -> Decision:
         """Refuse the action; `message` tells the agent why."""
         return self.decide(request_id, "reject", message=message, rating=rating,
                            comment=comment, reviewer=reviewer)
 
     def respond(self, text: str, request_id: str | None = None, *,
                 rating: float | None = None, comment: str | None = None,
-                reviewer: str | None = None) -> Decision:
+                reviewer: str | Reviewer | None = None) -> Decision:
         """Answer in place of the action (the agent receives `text`)."""
         return self.decide(request_id, "respond", message=text, rating=rating,
                            comment=comment, reviewer=reviewer)

@@ -17,6 +17,10 @@ def test_public_names_are_pinned():
         "StaleDecision",
         "Verification", "__version__", "ask", "current", "load_ipython_extension", "log",
         "read_parquet", "unload_ipython_extension",
+        # gates, roles and restart recovery
+        "Approvals", "ConfidenceBelow", "Critical", "Fired", "Gate", "Inbox",
+        "NotAuthorized", "Policy", "Proposal", "RequiresRole", "Reviewer", "RiskAtLeast",
+        "Threshold", "TwoPersonRule", "Verdict", "inbox", "reviewer",
         # overrides
         "EmergencyStop", "Halt", "StopRecord", "Stopped", "UndoReport", "check_stop",
         "compensate", "emergency_stop", "guarded", "halted", "resume_all",

@@ -1,7 +1,9 @@
 """Scripted agents for notebooks, tests and benchmarks (no API key needed)."""
 
 from .batch import propose, refund_fan_out_agent, refund_queue_agent, refund_requests
+from .gated import gated_support_agent, support_policy, support_tools
 from .support import RULES, ScriptedSupportModel, SupportDesk, ToolRule, support_agent
 
-__all__ = ["RULES", "ScriptedSupportModel", "SupportDesk", "ToolRule", "propose",
-           "refund_fan_out_agent", "refund_queue_agent", "refund_requests", "support_agent"]
+__all__ = ["RULES", "ScriptedSupportModel", "SupportDesk", "ToolRule", "gated_support_agent",
+           "propose", "refund_fan_out_agent", "refund_queue_agent", "refund_requests",
+           "support_agent", "support_policy", "support_tools"]

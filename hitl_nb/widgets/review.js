@@ -10,7 +10,7 @@ const LEVELS = {
 };
 const ACTION_LABELS = { approve: "Approve", edit: "Edit", reject: "Reject", respond: "Respond" };
 const TRAITS = ["status", "requests", "history", "history_total", "pending_total", "errors", "problems", "result", "error", "submit_token",
-  "emergency", "stopped", "stop_token", "undo_token", "undo_request_id", "notice", "override_errors", "overrides"];
+  "emergency", "stopped", "stop_token", "undo_token", "undo_request_id", "notice", "override_errors", "overrides", "reviewer"];
 const PAST = {
   approve: "Approved", edit: "Edited", reject: "Rejected", respond: "Responded",
   stop: "Stopped", redirect: "Redirected", override: "Done by hand",
@@ -132,14 +132,23 @@ function requestCard(req, send, drafts, error, halted = "", overrides = true) {
   card.append(header);
 
   if (req.reason) card.append(h("p", { cls: "hitl-reason", text: String(req.reason), attrs: { "data-testid": "hitl-reason" } }));
-  if (req.gate || req.gate_reason) {
+  const gates = req.gates ?? [];
+  if (gates.length) {
+    // Why it stopped: every gate that fired, with the values that triggered it.
+    const list = h("ul", { cls: "hitl-gates", attrs: { "data-testid": "hitl-gates", "aria-label": "Why this action stopped" } });
+    for (const g of gates) {
+      list.append(h("li", { text: `${g.reason} (${g.gate})`, attrs: { "data-gate": String(g.gate), "data-level": String(g.level) } }));
+    }
+    card.append(h("p", { cls: "hitl-gate", text: "Stopped by:" }), list);
+  } else if (req.gate || req.gate_reason) {
     card.append(h("p", { cls: "hitl-gate", text: `Stopped by ${req.gate ?? "gate"}: ${req.gate_reason ?? ""}`, attrs: { "data-testid": "hitl-gate" } }));
   }
   if ((req.required_roles ?? []).length || req.approvals_needed > 1) {
     const who = [];
-    if (req.required_roles.length) who.push(`role ${req.required_roles.join(" or ")}`);
+    if (req.required_roles.length) who.push(`role ${req.required_roles.join(" + ")}`);
     if (req.approvals_needed > 1) who.push(`${req.approvals_needed} different approvers`);
-    card.append(h("p", { cls: "hitl-who", text: `Approval needs ${who.join(", ")}` }));
+    if (req.approvals) who.push(`so far ${req.approvals.text}`);
+    card.append(h("p", { cls: "hitl-who", text: `Who may approve: ${who.join("; ")}`, attrs: { "data-testid": "hitl-who" } }));
   }
   if (typeof req.confidence === "number") {
     const pct = Math.round(req.confidence * 100);
@@ -158,7 +167,8 @@ function requestCard(req, send, drafts, error, halted = "", overrides = true) {
   const props = req.args_schema?.properties ?? {};
   const editors = Object.entries(req.args ?? {}).map(([key, value], i) =>
     ({ key, ...fieldEditor(key, value, props[key] ?? {}, `${uid}-f${i}`, draft[key]) }));
-  const canEdit = (req.allowed ?? []).includes("edit");
+  const blocked = req.blocked ?? {};
+  const canEdit = (req.allowed ?? []).includes("edit") && !blocked.edit;
   if (editors.length) {
     const fields = h("fieldset", { cls: "hitl-args", attrs: { "data-testid": "hitl-args" } }, [h("legend", { text: canEdit ? "Arguments (editable)" : "Arguments" })]);
     for (const e of editors) {
@@ -324,6 +334,16 @@ function requestCard(req, send, drafts, error, halted = "", overrides = true) {
     h("label", { cls: "hitl-label", text: "Change course", attrs: { for: redirectText.id } }),
     h("div", { cls: "hitl-redirect-box" }, [redirectText, redirect]),
   ]);
+  // Decisions this reviewer may not take: disabled, with the reason (Python refuses anyway).
+  for (const button of all) {
+    const reason = blocked[button.dataset.testid?.slice(5) ?? ""];
+    if (reason) {
+      button.disabled = true;
+      button.title = reason;
+    }
+  }
+  const reasons = [...new Set(Object.values(blocked))];
+  if (reasons.length) card.append(h("p", { cls: "hitl-blocked", text: reasons.join(" "), attrs: { "data-testid": "hitl-blocked" } }));
   if (halted) {
     for (const b of all) {
       b.disabled = true;
@@ -442,6 +462,11 @@ function render({ model, el }) {
       h("span", { cls: "hitl-status", text: status, attrs: { "data-testid": "hitl-status" } }),
       h("span", { cls: "hitl-thread", text: `thread ${model.get("thread_id")}` }),
     ]));
+    const reviewer = model.get("reviewer") ?? {};
+    if (reviewer.name && (model.get("requests") ?? []).length) {
+      const roles = (reviewer.roles ?? []).length ? ` (${reviewer.roles.join(", ")})` : " (no roles)";
+      root.append(h("p", { cls: "hitl-reviewer", text: `Reviewing as ${reviewer.name}${roles}`, attrs: { "data-testid": "hitl-reviewer" } }));
+    }
     const halted = model.get("emergency") ?? "";
     if (halted) {
       root.append(h("p", { cls: "hitl-emergency", text: `${halted}. Nothing resumes until hitl_nb.resume_all().`, attrs: { role: "alert", "data-testid": "hitl-emergency" } }));

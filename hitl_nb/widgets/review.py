@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from .. import _override
+from .. import _override, _reviewer
 from .._diff import changes, editor_schema
 from .._schema import Decision, ReviewRequest
 from .._session import Session
@@ -93,6 +93,7 @@ class ReviewWidget(anywidget.AnyWidget):
     submit_token = traitlets.Unicode("").tag(sync=True)
     history_total = traitlets.Int(0).tag(sync=True)
     pending_total = traitlets.Int(0).tag(sync=True)
+    reviewer: traitlets.Dict[str, Any] = traitlets.Dict({}).tag(sync=True)
     # overrides: kill switch banner, stopped banner, one-time tokens, last undo report
     emergency = traitlets.Unicode("").tag(sync=True)
     stopped = traitlets.Unicode("").tag(sync=True)
@@ -112,6 +113,7 @@ class ReviewWidget(anywidget.AnyWidget):
         self._decided_cache: dict[tuple[str, bool, bool], dict[str, Any]] = {}
         self.on_msg(self._on_message)
         session.subscribe(self._sync)
+        _reviewer.subscribe(self._sync)  # hitl_nb.reviewer(...) changes who may click
         self._sync()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
@@ -129,8 +131,10 @@ class ReviewWidget(anywidget.AnyWidget):
                         for r in pending}
         self.errors = {k: v for k, v in self.errors.items() if k in self._nonces}
         with self.hold_sync():
-            self.requests = [{**r.to_json(), "nonce": self._nonces[r.request_id],
-                              "args_schema": editor_schema(schema_for(r))} for r in pending]
+            self.requests = [self._request_json(r) for r in pending]
+            who = session.who() if isinstance(session, Session) \
+                else _reviewer.current_reviewer()
+            self.reviewer = {"name": who.name, "roles": list(who.roles)}
             staged = set(session.staged)
             # Long sessions: show the latest cards only, so a click costs the same
             # at the 500th decision as at the first (all are in the log).
@@ -152,6 +156,21 @@ class ReviewWidget(anywidget.AnyWidget):
             self.error = ("".join(traceback.format_exception_only(session.error)).strip()
                           if session.error else "")
             self._sync_overrides()
+
+    def _request_json(self, request: ReviewRequest) -> dict[str, Any]:
+        """A pending card: the request, its nonce, and who may decide it (approvals so
+        far, decisions the current reviewer may not take and why)."""
+        session = self.session
+        out = {**request.to_json(), "nonce": self._nonces[request.request_id],
+               "args_schema": editor_schema(schema_for(request)), "blocked": {}}
+        if not isinstance(session, Session):  # adapters: no roles or approvers to check
+            return out
+        out["blocked"] = session.blocked(request.request_id)
+        if request.approvals_needed > 1:
+            state = session.approvals(request.request_id)
+            out["approvals"] = {"needed": state.needed, "by": list(state.by),
+                                "text": str(state)}
+        return out
 
     def _decided(self, request: ReviewRequest, decision: Decision,
                  staged: bool, undone: bool = False) -> dict[str, Any]:

@@ -1,0 +1,37 @@
+"""notebooks/02_approval_gates.ipynb shows what it says: a refused approval, the two-person
+rule, a verified log, the tampered copy caught at the entry that was changed, and the
+reviews recovered after the "restart"."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+import nbformat
+from nbclient import NotebookClient
+
+PATH = pathlib.Path(__file__).parents[1] / "notebooks" / "02_approval_gates.ipynb"
+
+
+def test_approval_gates_notebook():
+    nb = nbformat.read(PATH, as_version=4)
+    NotebookClient(nb, kernel_name="python3", timeout=300,
+                   resources={"metadata": {"path": str(PATH.parent)}}).execute()
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                   for o in c.outputs if o.output_type == "stream")
+    assert "refused: ivan may not decide 'issue_refund': it needs role finance" in text
+    assert "refunds executed: 0 | decisions logged: 0" in text
+    assert "('issue_refund', 60.0)" in text
+    assert "1 of 2 approvals (alice) | refunds of order 2001 executed: 0" in text
+    assert "refused: alice already approved 'issue_refund'" in text
+    assert "status: done | refunds of order 2001 executed: 1" in text
+    assert "OK: 5 entries, hash chain intact" in text
+    # entries: 0 fiona's edit, 1 the drafted reply (auto), 2 alice's approval: the one changed
+    tampered = re.search(r"TAMPERED: entry #(\d+) \(decision_id=(\w+)\)", text)
+    changed = re.search(r"the entry we changed: (\w+)", text)
+    assert tampered is not None
+    assert changed is not None
+    assert tampered.groups() == ("2", changed.group(1))
+    assert "executed after the restart: [('issue_refund', 80.0), ('issue_refund', 420.0)]" in text
+    assert "still pending: 0" in text
+    assert "OK: 11 entries, hash chain intact" in text
