@@ -6,6 +6,7 @@
 """
 
 from ._ask import ask, ask_many
+from ._collab import Answer, ask_input, ask_plan
 from ._inbox import Inbox, inbox
 from ._ipython import load_ipython_extension, unload_ipython_extension
 from ._log import FeedbackLog, LogIntegrityError, Verification, log, read_parquet, use_log
@@ -25,6 +26,8 @@ from ._override import (
     resume_all,
 )
 from ._payloads import PayloadError
+from ._plan import Plan, Step
+from ._plan_graph import NeedsHuman, plan_graph
 from ._policy import (
     ConfidenceBelow,
     Critical,
@@ -45,12 +48,14 @@ from ._session import Session, SessionBusy, StaleDecision, current
 from ._source import ReviewSource
 from ._validate import DecisionError
 from .widgets.batch import BatchReview, BulkResult
+from .widgets.plan import PlanWidget
 from .widgets.review import ReviewWidget
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Action",
+    "Answer",
     "Approvals",
     "ArgsMismatch",
     "BatchReview",
@@ -68,9 +73,12 @@ __all__ = [
     "Inbox",
     "Level",
     "LogIntegrityError",
+    "NeedsHuman",
     "NotAuthorized",
     "Notification",
     "PayloadError",
+    "Plan",
+    "PlanWidget",
     "Policy",
     "Preferences",
     "Proposal",
@@ -83,6 +91,7 @@ __all__ = [
     "Session",
     "SessionBusy",
     "StaleDecision",
+    "Step",
     "StopRecord",
     "Stopped",
     "Threshold",
@@ -93,7 +102,9 @@ __all__ = [
     "Verification",
     "__version__",
     "ask",
+    "ask_input",
     "ask_many",
+    "ask_plan",
     "check_stop",
     "compensate",
     "current",
@@ -106,6 +117,7 @@ __all__ = [
     "log",
     "notifies",
     "notify",
+    "plan_graph",
     "read_parquet",
     "resume_all",
     "reviewer",

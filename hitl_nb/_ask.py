@@ -21,10 +21,16 @@ def ask_payload(*, action: str, args: dict[str, Any] | None = None, preview: str
                 gate_reason: str | None = None, gates: Sequence[dict[str, Any]] = (),
                 args_schema: Any = None, required_roles: Sequence[str] = (),
                 approvals_needed: int = 1, deadline: datetime | None = None,
-                agent: str | None = None, check: bool = True) -> dict[str, Any]:
+                agent: str | None = None, round: int | None = None,
+                max_rounds: int | None = None, collab: dict[str, Any] | None = None,
+                check: bool = True) -> dict[str, Any]:
     """The interrupt value `ask` sends, checked now so a bad call fails in the node
     that made it (with a `PayloadError` naming the fix) rather than in the widget.
     (`check=False`: the caller checks, e.g. `ask_many` checks its whole batch once.)"""
+    if round is not None:  # a draft co-edited in rounds (`hitl_nb._collab`)
+        from ._collab import coedit_block
+
+        collab = coedit_block(args or {}, round, max_rounds)
     payload = {
         ASK_MARKER: 1, "action": action, "args": dict(args or {}), "preview": preview,
         "reason": reason, "confidence": confidence, "risk": risk, "allowed": list(allowed),
@@ -36,6 +42,7 @@ def ask_payload(*, action: str, args: dict[str, Any] | None = None, preview: str
         # Stored in the checkpoint with the pause, so latency after a restart still
         # counts from the original request (the node re-runs on resume; this is unused).
         "requested_at": utcnow().isoformat(),
+        **({"collab": collab} if collab is not None else {}),
     }
     if check:
         requests_from_value(payload, "check")
@@ -59,6 +66,12 @@ def ask(*, action: str, args: dict[str, Any] | None = None, preview: str | None 
     JSON-schema dict, a pydantic model or a LangChain tool; it also picks the editors the
     widget shows), `required_roles`, `approvals_needed`, `deadline`, `agent`. From a
     policy: ``ask(**policy.evaluate(action, args).ask_kwargs())``.
+
+    Co-editing (`level="collaborate"`): `round=n` (with `max_rounds=`, default 5) lets
+    the reviewer send the draft (the longest text argument) back with a note; the
+    decision then has `override == "revise"` (it travels as a `reject`, so a draft is
+    never used by mistake), `args` the reviewer's edits and `message` the note: loop
+    back to the node that drafts, and ask again with `round=n + 1`.
 
     While the emergency stop is engaged an approval is not returned: `EmergencyStop`
     is raised instead, so the action cannot run.

@@ -80,7 +80,9 @@ def _mimebundle(obj: Any) -> Any:
         from .widgets.batch import BatchReview
 
         return BatchReview(session)._repr_mimebundle_()
-    return session.widget()._repr_mimebundle_()
+    from .widgets.plan import view  # a plan view joins the widget for shared plans
+
+    return view(session)._repr_mimebundle_()
 
 
 def load_ipython_extension(ip: Any) -> None:

@@ -48,14 +48,17 @@ COLUMNS: tuple[str, ...] = (
 )
 
 DECISIONS = ("approve", "edit", "reject", "respond", "auto", "timeout",
-             "stop", "redirect", "override", "undo")
+             "stop", "redirect", "override", "undo", "revise", "input")
 """`decision` values: the reviewer actions, plus `auto` (applied by policy at the
 autonomy / notify levels) and `timeout` (a deadline passed; the default applied), and the
 override mechanisms: `stop` (the run ended, this request unresolved), `redirect` (the
 agent got new instructions instead), `override` (the human performed the action; the
 agent did not), `undo` (the request's last decision was reverted — a reviewed decision
 through `Session.undo`, or an automatic action undone from the notification feed; its
-compensation ran)."""
+compensation ran). Collaboration (`hitl_nb._collab`): `revise` (a co-edited draft sent back
+to the agent with a note; `final_args` = the reviewer's edits so far) and `input` (the human
+produced the content: a human-led answer or a plan step's result; `final_args.value`, and
+`final_args.option`, the index of the agent's option it started from)."""
 
 
 def entry_hash(prev_hash: str, row: dict[str, Any]) -> str:

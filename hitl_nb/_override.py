@@ -557,7 +557,8 @@ def redirect(session: Session, instructions: str, *, request_id: str | None = No
 
 
 # -- undo ---------------------------------------------------------------------------------
-UNDOABLE = ("approve", "edit", "reject", "respond", "timeout", "stop", "redirect", "override")
+UNDOABLE = ("approve", "edit", "reject", "respond", "timeout", "stop", "redirect", "override",
+            "revise", "input")
 
 
 def _undo_target(newest_first: Iterator[dict[str, Any]],

@@ -158,10 +158,11 @@ def _from_ask(value: dict[str, Any], interrupt_id: str, context: dict[str, Any],
     requested = value.get("requested_at")
     if isinstance(requested, str):  # the pause time ask() stored beats the checkpoint's
         context = {**context, "requested_at": datetime.fromisoformat(requested)}
+    args = _args(value.get("args"), "hitl_nb.ask()")
     return ReviewRequest(
         request_id=interrupt_id if index is None else f"{interrupt_id}:{index}",
-        interrupt_id=interrupt_id, index=index or 0, kind="ask", action=action,
-        args=_args(value.get("args"), "hitl_nb.ask()"),
+        interrupt_id=interrupt_id, index=index or 0, kind="ask", action=action, args=args,
+        collab=_collab(value.get("collab"), args),
         preview=_opt_str(value.get("preview"), "preview"),
         reason=_opt_str(value.get("reason"), "reason"),
         confidence=_confidence(value.get("confidence")),
@@ -178,6 +179,18 @@ def _from_ask(value: dict[str, Any], interrupt_id: str, context: dict[str, Any],
         agent=_opt_str(value.get("agent"), "agent"),
         raw=value if batch is None else batch, **context,
     )
+
+
+def _collab(value: Any, args: dict[str, Any]) -> dict[str, Any] | None:
+    """A plan, plan step, human-led input or co-edited draft (`hitl_nb._plan`)."""
+    if value is None:
+        return None
+    from ._plan import check_collab
+
+    try:
+        return check_collab(value, args)
+    except (ValueError, KeyError) as exc:
+        raise PayloadError(f"hitl_nb collaboration payload: {exc}") from exc
 
 
 def _from_middleware(value: dict[str, Any], interrupt_id: str,

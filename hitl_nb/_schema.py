@@ -25,9 +25,12 @@ HumanInTheLoopMiddleware (batched or per-call) or a static breakpoint."""
 Source = Literal["human", "simulated", "policy"]
 """Who produced a decision."""
 
-Override = Literal["stop", "redirect", "override", "undo"]
-"""A decision that is not one of the agent's options (see `hitl_nb._override`): the run
-was stopped, sent in a new direction, the action was done by hand, or a decision undone."""
+Override = Literal["stop", "redirect", "override", "undo", "revise", "input"]
+"""A decision that is not one of the agent's options. Overrides (`hitl_nb._override`): the
+run was stopped, sent in a new direction, the action was done by hand, or a decision
+undone. Collaboration (`hitl_nb._collab`): a draft sent back for revision with a note
+(travels as a `reject`, so it never goes ahead), or content the human produced (travels as
+a `respond`)."""
 
 ACTIONS: tuple[Action, ...] = get_args(Action)
 LEVELS: tuple[Level, ...] = get_args(Level)
@@ -62,6 +65,9 @@ class ReviewRequest:
     `gates` lists the policy gates that fired (`Fired.to_json()`:
     gate, level, reason, values, roles, approvals); `required_roles` must all be held by
     every approver, and `approvals_needed` distinct reviewers must approve.
+    `collab` says how the human works with the agent on it (`hitl_nb._collab`): a plan
+    to review, a plan step to do or check, content to write with the agent's options,
+    or a draft to co-edit in rounds.
     """
 
     request_id: str
@@ -87,6 +93,7 @@ class ReviewRequest:
     agent: str | None = None
     index: int = 0
     response_schema: dict[str, Any] | None = None
+    collab: dict[str, Any] | None = None
     raw: Any = field(default=None, repr=False, compare=False)
     requested_at: datetime = field(default_factory=utcnow)
 

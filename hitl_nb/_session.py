@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from langgraph.types import Command
 
 from . import _override
+from ._collab import CollabDecisions
 from ._log import FeedbackLog
 from ._log import log as default_log
 from ._log_binding import ArgsMismatch, binding_problem
@@ -65,7 +66,7 @@ def default_reviewer() -> str:
     return current_reviewer().name
 
 
-class Session:
+class Session(CollabDecisions):
     """Drive one graph and thread; review what it pauses for.
 
     >>> session = Session(graph, {"configurable": {"thread_id": "t1"}})
@@ -581,7 +582,9 @@ class Session:
         return self._widget
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget()._repr_mimebundle_(**kwargs)
+        from .widgets.plan import view  # a plan view joins the widget for shared plans
+
+        return view(self)._repr_mimebundle_(**kwargs)
 
     def __repr__(self) -> str:
         return (f"<hitl_nb.Session thread={self.thread_id!r} status={self.status} "

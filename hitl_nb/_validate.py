@@ -85,8 +85,16 @@ def make_decision(request: ReviewRequest, action: Any, *, args: Any = None,
                   source: Source = "human", result: Any = None) -> Decision:
     """Build the `Decision` for `request`, or raise `DecisionError` saying what to fix.
 
-    `action="override"` is a manual override (see `manual_override`).
+    `action="override"` is a manual override (see `manual_override`). Requests with a
+    `collab` block (plans, plan steps, human-led input, co-edited drafts) also take
+    `"input"` and `"revise"`, and have rules of their own (`hitl_nb._collab`).
     """
+    if request.collab is not None:
+        from ._collab import collab_decision
+
+        return collab_decision(request, action, args=args, message=message, rating=rating,
+                               comment=comment, reviewer=reviewer, role=role, source=source,
+                               result=result)
     if action == "override":
         return manual_override(request, args=args, message=message, result=result,
                                rating=rating, comment=comment, reviewer=reviewer, role=role,

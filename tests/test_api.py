@@ -29,6 +29,9 @@ def test_public_names_are_pinned():
         # confirmation workflows: batch review and the notify level
         "BatchReview", "BulkResult", "Feed", "Notification", "UndoError", "ask_many", "feed",
         "notifies", "notify",
+        # collaborative execution: shared plans, co-editing, human leads
+        "Answer", "NeedsHuman", "Plan", "PlanWidget", "Step", "ask_input", "ask_plan",
+        "plan_graph",
     ])
     for name in hitl_nb.__all__:
         assert hasattr(hitl_nb, name), name
@@ -45,6 +48,6 @@ def test_widget_javascript_never_parses_html_from_strings():
 
 
 def test_widget_assets_ship_with_the_package():
-    for name in ("review", "batch", "feed"):
+    for name in ("review", "batch", "feed", "plan"):
         assert (WIDGETS / f"{name}.js").is_file()
         assert (WIDGETS / f"{name}.css").is_file()

@@ -10,10 +10,11 @@ const LEVELS = {
 };
 const ACTION_LABELS = { approve: "Approve", edit: "Edit", reject: "Reject", respond: "Respond" };
 const TRAITS = ["status", "requests", "history", "history_total", "pending_total", "errors", "problems", "result", "error", "submit_token",
-  "emergency", "stopped", "stop_token", "undo_token", "undo_request_id", "notice", "override_errors", "overrides", "reviewer"];
+  "emergency", "stopped", "stop_token", "undo_token", "undo_request_id", "notice", "override_errors", "overrides", "reviewer", "delegated"];
 const PAST = {
   approve: "Approved", edit: "Edited", reject: "Rejected", respond: "Responded",
   stop: "Stopped", redirect: "Redirected", override: "Done by hand",
+  revise: "Sent back for revision:", input: "Answered",
 };
 
 /**
@@ -161,7 +162,9 @@ function requestCard(req, send, drafts, error, halted = "", overrides = true) {
   if (req.deadline) {
     card.append(h("p", { cls: "hitl-deadline", text: `Decide by ${new Date(req.deadline).toLocaleString()} (then: default applies)`, attrs: { "data-testid": "hitl-deadline" } }));
   }
-  if (req.preview) card.append(h("pre", { cls: "hitl-preview", text: String(req.preview), attrs: { "data-testid": "hitl-preview" } }));
+  const coedit = req.coedit ?? null; // a draft co-edited with the agent (hitl_nb._collab)
+  if (coedit) card.append(coeditHeader(req, coedit));
+  if (req.preview && !(coedit && req.preview === req.args?.[coedit.field])) card.append(h("pre", { cls: "hitl-preview", text: String(req.preview), attrs: { "data-testid": "hitl-preview" } }));
 
   const draft = drafts.get(rid) ?? {};
   const props = req.args_schema?.properties ?? {};
@@ -177,6 +180,9 @@ function requestCard(req, send, drafts, error, halted = "", overrides = true) {
     }
     card.append(fields);
   }
+  /** @type {HTMLTextAreaElement | null} */
+  let note = null;
+  if (coedit) note = coeditTools(req, coedit, editors, send, card, draft);
 
   const wantsText = (req.allowed ?? []).some((/** @type {string} */ a) => a === "reject" || a === "respond");
   const message = document.createElement("textarea");
@@ -235,6 +241,7 @@ function requestCard(req, send, drafts, error, halted = "", overrides = true) {
     d.__comment = comment.value;
     d.__redirect = redirectText.value;
     d.__rating = rated ? Number(rating.value) : null;
+    if (note) d.__note = note.value;
     drafts.set(rid, d);
   };
   card.addEventListener("input", saveDraft);
@@ -246,7 +253,7 @@ function requestCard(req, send, drafts, error, halted = "", overrides = true) {
   const submit = (action) => {
     /** @type {Record<string, unknown> | null} */
     let args = null;
-    if (action === "edit" || (action === "override" && canEdit)) {
+    if (action === "edit" || action === "revise" || (action === "override" && canEdit)) {
       args = {};
       for (const e of editors) {
         try {
@@ -256,6 +263,11 @@ function requestCard(req, send, drafts, error, halted = "", overrides = true) {
           return;
         }
       }
+    }
+    if (action === "revise" && note && !note.value.trim()) {
+      errorLine.textContent = "Write a note first: what the agent should change in the next draft.";
+      note.focus();
+      return;
     }
     if (action === "respond" && !message.value.trim()) {
       errorLine.textContent = "Write the response in the message box first.";
@@ -276,7 +288,7 @@ function requestCard(req, send, drafts, error, halted = "", overrides = true) {
       nonce: req.nonce,
       action,
       args,
-      message: message.value.trim() ? message.value : null,
+      message: action === "revise" && note ? note.value : message.value.trim() ? message.value : null,
       rating: rated ? Number(rating.value) : null,
       comment: comment.value.trim() ? comment.value : null,
     });
@@ -292,6 +304,16 @@ function requestCard(req, send, drafts, error, halted = "", overrides = true) {
     button.addEventListener("click", () => submit(action));
     all.push(button);
     buttons.append(button);
+  }
+  if (coedit?.can_revise) {
+    const revise = /** @type {HTMLButtonElement} */ (h("button", {
+      cls: "hitl-button hitl-revise",
+      text: "Ask the agent to revise",
+      attrs: { type: "button", "data-testid": "hitl-revise", "aria-label": `Ask the agent to revise ${req.action} with the note` },
+    }));
+    revise.addEventListener("click", () => submit("revise"));
+    all.push(revise);
+    buttons.append(revise);
   }
   // Manual override: the reviewer did it; the agent gets the message as the result.
   if (overrides && (req.allowed ?? []).includes("respond")) {
@@ -354,6 +376,71 @@ function requestCard(req, send, drafts, error, halted = "", overrides = true) {
   if (overrides) card.append(redirectRow);
   card.append(errorLine);
   return card;
+}
+
+/**
+ * Word-diff segments ([tag, text], tag "=", "-" or "+") as del / ins / span.
+ * @param {any[]} segments
+ * @param {HTMLElement} into
+ */
+function fillDiff(segments, into) {
+  into.replaceChildren(...segments.map(([tag, text]) => h(tag === "+" ? "ins" : tag === "-" ? "del" : "span", { text: String(text) })));
+}
+
+/**
+ * Co-editing: the agent's draft, what the agent changed since your last version, the round.
+ * @param {any} req
+ * @param {any} coedit
+ */
+function coeditHeader(req, coedit) {
+  const box = h("div", { cls: "hitl-coedit", attrs: { "data-testid": "hitl-coedit" } });
+  const round = coedit.round ? ` · round ${coedit.round} of at most ${coedit.max_rounds}` : "";
+  box.append(h("p", { cls: "hitl-label", text: `The agent's draft${round}`, attrs: { "data-testid": "hitl-coedit-round" } }));
+  box.append(h("pre", { cls: "hitl-preview", text: String(req.args?.[coedit.field] ?? ""), attrs: { "data-testid": "hitl-coedit-draft", "aria-label": "The agent's draft" } }));
+  const previous = coedit.previous;
+  if (previous) {
+    const diff = h("div", { cls: "hitl-text-diff hitl-coedit-diff", attrs: { "data-testid": "hitl-coedit-previous", "aria-label": "What the agent changed since your version" } });
+    fillDiff(previous.diff ?? [], diff);
+    box.append(h("p", { cls: "hitl-label", text: `What the agent changed since your version (your note: ${previous.note ?? ""})` }), diff);
+  }
+  return box;
+}
+
+/**
+ * Co-editing tools under the editors: a live word diff of your version against the agent's
+ * draft (computed in Python by _diff.text_diff), and the note for a revision.
+ * @param {any} req
+ * @param {any} coedit
+ * @param {{key: string, input: HTMLElement}[]} editors
+ * @param {(msg: object) => void} send
+ * @param {HTMLElement} card
+ * @param {Record<string, any>} draft
+ * @returns {HTMLTextAreaElement | null}
+ */
+function coeditTools(req, coedit, editors, send, card, draft) {
+  const rid = String(req.request_id);
+  const field = editors.find((e) => e.key === coedit.field);
+  const diff = h("div", { cls: "hitl-text-diff hitl-coedit-diff", attrs: { "data-testid": "hitl-coedit-diff", "data-request-id": rid, "aria-live": "polite", "aria-label": "Your changes to the draft" } });
+  card.append(h("p", { cls: "hitl-label", text: "Your changes to the draft" }), diff);
+  if (field) {
+    /** @type {number | undefined} */
+    let timer;
+    const ask = () => send({ type: "diff", request_id: rid, nonce: req.nonce, text: /** @type {HTMLTextAreaElement} */ (field.input).value });
+    field.input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(ask, 250);
+    });
+  }
+  if (!coedit.can_revise) return null;
+  const note = document.createElement("textarea");
+  note.id = `hitl-${rid.replace(/[^A-Za-z0-9_-]/g, "_")}-note`;
+  note.className = "hitl-input hitl-revise-note";
+  note.rows = 2;
+  note.placeholder = "What should the agent change in its next draft?";
+  note.dataset.testid = "hitl-revise-note";
+  note.value = draft.__note ?? "";
+  card.append(h("div", { cls: "hitl-field" }, [h("label", { cls: "hitl-label", text: "Note for the agent", attrs: { for: note.id } }), note]));
+  return note;
 }
 
 /**
@@ -452,6 +539,15 @@ function render({ model, el }) {
   const drafts = new Map();
   const send = (/** @type {object} */ msg) => model.send(msg);
 
+  // Live co-editing diffs arrive while the reviewer types: update them in place, no redraw.
+  function showDiffs() {
+    for (const [rid, segments] of Object.entries(model.get("diffs") ?? {})) {
+      for (const box of root.querySelectorAll("[data-testid=hitl-coedit-diff]")) {
+        if (/** @type {HTMLElement} */ (box).dataset.requestId === rid) fillDiff(/** @type {any[]} */ (segments), /** @type {HTMLElement} */ (box));
+      }
+    }
+  }
+
   const draw = () => {
     const status = model.get("status");
     const errors = model.get("errors") ?? {};
@@ -488,7 +584,14 @@ function render({ model, el }) {
     const requests = model.get("requests") ?? [];
     const live = new Set(requests.map((/** @type {any} */ r) => String(r.request_id)));
     for (const key of [...drafts.keys()]) if (!live.has(key)) drafts.delete(key);
-    for (const req of requests) root.append(requestCard(req, send, drafts, errors[req.request_id] ?? "", halted, Boolean(model.get("overrides"))));
+    const delegated = model.get("delegated") ?? [];
+    for (const req of requests) {
+      if (delegated.includes(req.collab?.mode)) {
+        root.append(h("p", { cls: "hitl-delegated", text: `${req.action}: decide it in the plan view above (${req.reason ?? ""})`, attrs: { "data-testid": "hitl-delegated", "data-request-id": String(req.request_id) } }));
+      } else {
+        root.append(requestCard(req, send, drafts, errors[req.request_id] ?? "", halted, Boolean(model.get("overrides"))));
+      }
+    }
     const more = (model.get("pending_total") ?? requests.length) - requests.length;
     if (more > 0) {
       root.append(h("p", { cls: "hitl-hidden", text: `${more} more pending requests are not shown here: review them page by page with hitl_nb.BatchReview(hitl_nb.current())`, attrs: { "data-testid": "hitl-more-pending" } }));
@@ -525,6 +628,7 @@ function render({ model, el }) {
         h("pre", { cls: "hitl-preview", text: model.get("result") }),
       ]));
     }
+    showDiffs();
   };
   /** @type {number[]} */
   let timers = [];
@@ -538,6 +642,7 @@ function render({ model, el }) {
   };
   armDeadlines();
   model.on("change:requests", armDeadlines);
+  model.on("change:diffs", showDiffs);
   draw();
   for (const name of TRAITS) {
     model.on(`change:${name}`, draw);
@@ -545,6 +650,7 @@ function render({ model, el }) {
   return () => {
     for (const t of timers) clearTimeout(t);
     model.off("change:requests", armDeadlines);
+    model.off("change:diffs", showDiffs);
     for (const name of TRAITS) {
       model.off(`change:${name}`, draw);
     }

@@ -10,6 +10,10 @@ Override controls send `{"type": "stop", "token", "reason"}` (token issued per p
 state), `{"type": "redirect", "request_id", "nonce", "instructions"}` (the card's nonce)
 and `{"type": "undo", "request_id", "token"}` (for the last decided card only); each
 token is spent once, and refusals appear beside the control (`override_errors`).
+
+Co-editing (`hitl_nb._collab`): a card of a draft also sends `{"type": "diff",
+"request_id", "nonce", "text"}` while the reviewer types; it changes nothing (the nonce is
+not spent) and the word diff comes back in `diffs`. Its decisions may be `revise`.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import anywidget
 import traitlets
 
 from .. import _override, _reviewer
+from .._collab import coedit_card, coedit_diff
 from .._diff import changes, editor_schema
 from .._schema import Decision, ReviewRequest
 from .._session import Session
@@ -39,6 +44,7 @@ SUBMIT_KEYS = frozenset({"type", "token"})
 STOP_KEYS = frozenset({"type", "token", "reason"})
 UNDO_KEYS = frozenset({"type", "request_id", "token"})
 REDIRECT_KEYS = frozenset({"type", "request_id", "nonce", "instructions"})
+DIFF_KEYS = frozenset({"type", "request_id", "nonce", "text"})
 HISTORY_SHOWN = 25
 """Decided cards kept in the widget; older ones are counted, and all are in the log."""
 PENDING_SHOWN = 50
@@ -104,6 +110,10 @@ class ReviewWidget(anywidget.AnyWidget):
     override_errors: traitlets.Dict[str, str] = traitlets.Dict({}).tag(sync=True)
     overrides = traitlets.Bool(False).tag(sync=True)
     """Stop, Undo, Redirect and Done by hand: LangGraph sessions only (adapters lack them)."""
+    diffs: traitlets.Dict[str, Any] = traitlets.Dict({}).tag(sync=True)
+    """Co-editing: request id -> word diff of the reviewer's text against the draft."""
+    delegated: traitlets.List[str] = traitlets.List([]).tag(sync=True)
+    """Collab modes shown by a plan view beside this widget (`hitl_nb.widgets.plan`)."""
 
     def __init__(self, session: ReviewSource, **kwargs: Any) -> None:
         super().__init__(thread_id=session.thread_id, **kwargs)
@@ -130,6 +140,8 @@ class ReviewWidget(anywidget.AnyWidget):
         self._nonces = {r.request_id: self._nonces.get(r.request_id) or secrets.token_hex(16)
                         for r in pending}
         self.errors = {k: v for k, v in self.errors.items() if k in self._nonces}
+        if self.diffs:
+            self.diffs = {k: v for k, v in self.diffs.items() if k in self._nonces}
         with self.hold_sync():
             self.requests = [self._request_json(r) for r in pending]
             who = session.who() if isinstance(session, Session) \
@@ -166,6 +178,7 @@ class ReviewWidget(anywidget.AnyWidget):
         if not isinstance(session, Session):  # adapters: no roles or approvers to check
             return out
         out["blocked"] = session.blocked(request.request_id)
+        out.update(coedit_card(session, request))
         if request.approvals_needed > 1:
             state = session.approvals(request.request_id)
             out["approvals"] = {"needed": state.needed, "by": list(state.by),
@@ -270,6 +283,24 @@ class ReviewWidget(anywidget.AnyWidget):
         except (Exception, _override.EmergencyStop):
             self._sync()
 
+    def _on_diff(self, content: dict[str, Any]) -> None:
+        """Co-editing: the word diff of the reviewer's text so far (decides nothing)."""
+        request_id = content.get("request_id")
+        expected = self._nonces.get(request_id) if isinstance(request_id, str) else None
+        if set(content) - DIFF_KEYS or expected is None \
+                or not secrets.compare_digest(str(content.get("nonce", "")), expected):
+            self._refuse(request_id, "refused: diff for a request that is not pending here "
+                                     "(stale or forged).")
+            return
+        request = next((r for r in self.session.pending if r.request_id == request_id), None)
+        if request is None:
+            return  # decided meanwhile: the next sync drops the card
+        try:
+            self.diffs = {**self.diffs, str(request_id): coedit_diff(request,
+                                                                     content.get("text"))}
+        except DecisionError as exc:
+            self._refuse(request_id, str(exc))
+
     def _refuse_override(self, control: str, reason: str) -> None:
         self.refusals.append(reason)
         self.override_errors = {**self.override_errors, control: reason}
@@ -287,6 +318,9 @@ class ReviewWidget(anywidget.AnyWidget):
             else:
                 self._refuse_override(str(kind), f"refused: {kind} is not available for this "
                                                  "run (LangGraph sessions only); nothing changed.")
+            return
+        if kind == "diff":
+            self._on_diff(content)
             return
         if content == {"type": "tick"}:  # a deadline passed in the browser: check ours
             self.session.expire_overdue()
