@@ -353,7 +353,11 @@ def ask_step(plan: Plan, step_id: str, *, options: Sequence[Any] = (),
         reason = f"Check before the agent runs step {position} of {len(plan.steps)}: {step.text}"
         allowed = ("approve", "edit", "reject", "respond")
         level = "confirm"
-    preview = (f"{step.tool}({json.dumps(step.args, ensure_ascii=False)})"
+    try:  # what the agent will really call: earlier results filled in
+        shown = plan.resolve(step.args)
+    except LookupError:
+        shown = step.args
+    preview = (f"{step.tool}({json.dumps(shown, ensure_ascii=False, default=str)})"
                if step.tool and step.owner == "agent" else None)
     args = {"step": step_id, "owners": {sid: plan.step(sid).owner for sid in remaining},
             "options": list(options)}

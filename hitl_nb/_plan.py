@@ -263,6 +263,30 @@ class Plan:
     def remaining(self) -> list[Step]:
         return [s for s in self.steps if s.status == "todo"]
 
+    def resolve(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        """`args` with each `"${<step id>}"` value replaced by that step's result: how a
+        step refers to what an earlier one found. `LookupError` (naming the step) when
+        that step was removed or is not done.
+
+        >>> plan.resolve({"order": 1042, "remedy": "${s3}"})
+        {'order': 1042, 'remedy': 'Voucher of 90.00 EUR'}
+        """
+        out = {}
+        for key, value in args.items():
+            ref = re.fullmatch(r"\$\{([^}]+)\}", value) if isinstance(value, str) else None
+            if ref is None:
+                out[key] = value
+                continue
+            found = next((s for s in self.steps if s.id == ref[1]), None)
+            if found is None:
+                raise LookupError(f"it needs the result of step {ref[1]}, which was removed "
+                                  "from the plan")
+            if found.status != "done":
+                raise LookupError(f"it needs the result of '{found.text}', which is "
+                                  f"{'skipped' if found.status == 'skipped' else 'not done'}")
+            out[key] = found.result
+        return out
+
     def to_pandas(self) -> pd.DataFrame:
         """One row per step: who was suggested, who owns it, status, who did it, result."""
         import pandas as pd

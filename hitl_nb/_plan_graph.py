@@ -81,10 +81,11 @@ def plan_graph(propose: Propose, do: Do, *, assist: Assist | None = None,
 
     * `propose(state) -> steps`: the agent's plan for `state["goal"]` (`Step`s, dicts or
       strings, see `ask_plan`); who should do each is suggested from `tools`.
-    * `do(step, plan) -> result`: the agent does one step (JSON-able result). For a
-      `coedit` step it returns a draft; on a revision `step.result` holds the human's
-      edited text and `step.note` their note. Raise `NeedsHuman(reason)` to hand the
-      step to the human.
+    * `do(step, plan) -> result`: the agent does one step (JSON-able result), with
+      `"${s3}"` in `step.args` already replaced by step s3's result (`Plan.resolve`;
+      when s3 was removed or skipped the step goes to the human). For a `coedit` step it
+      returns a draft; on a revision `step.result` holds the human's edited text and
+      `step.note` their note. Raise `NeedsHuman(reason)` to hand the step to the human.
     * `assist(step, plan) -> options | {"options", "evidence"}`: the agent's help for a
       human step (suggested results the human can take, edit or ignore).
     * `finish(plan) -> result`: the run's result (default: each step's result by id).
@@ -124,14 +125,19 @@ def plan_graph(propose: Propose, do: Do, *, assist: Assist | None = None,
         step = plan.step(str(state["current"]))
         check_stop()
         try:
+            try:
+                step = replace(step, args=plan.resolve(step.args))
+            except LookupError as exc:
+                raise NeedsHuman(str(exc)) from exc
             result = do(step, plan)
         except NeedsHuman as exc:
-            handed = replace(step, owner="human", note=f"the agent handed it over: {exc}")
+            handed = replace(plan.step(step.id), owner="human",
+                             note=f"the agent handed it over: {exc}")
             return Command(goto="next", update={"plan": plan.with_step(handed).to_json()})
         if step.coedit:  # a draft: co-edited before it counts as done
-            draft = replace(step, result=result, round=step.round + 1)
+            draft = replace(plan.step(step.id), result=result, round=step.round + 1)
             return Command(goto="coedit", update={"plan": plan.with_step(draft).to_json()})
-        done = replace(step, status="done", result=result, done_by="agent")
+        done = replace(plan.step(step.id), status="done", result=result, done_by="agent")
         notify(action=step.tool or "step", args={"step": step.id, "text": step.text,
                                                  "args": step.args},
                result=result, level="autonomy", reason=step.why, agent=agent)

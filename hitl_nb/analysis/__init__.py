@@ -14,6 +14,7 @@ from .._log import read_parquet
 from .._pairs import preference_pairs, write_pairs, write_preference_pairs
 from ._agreement import agreement, fleiss, krippendorff_alpha, pairwise_kappa, ratings
 from ._calibration import calibration, reliability, scored, suggest_thresholds
+from ._collab import options_taken, revision_rounds, workload
 from ._common import OUTCOMES, reviewed, wilson_interval
 from ._edits import edit_sizes, edit_summary, edited_fields, field_edits
 from ._latency import latency
@@ -33,6 +34,7 @@ __all__ = [
     "fleiss",
     "krippendorff_alpha",
     "latency",
+    "options_taken",
     "pairwise_kappa",
     "plot_calibration",
     "plot_learning_curves",
@@ -44,9 +46,11 @@ __all__ = [
     "reliability",
     "report",
     "reviewed",
+    "revision_rounds",
     "scored",
     "suggest_thresholds",
     "wilson_interval",
+    "workload",
     "write_pairs",
     "write_preference_pairs",
 ]
