@@ -89,10 +89,10 @@ class CaseDesk(SupportDesk):
         text = decided.lower()
         amount = re.search(r"(\d+(?:\.\d+)?)\s*(?:eur|€)", text)
         if "voucher" in text and amount:
-            return super().run("issue_voucher", {"order": order, "amount": float(amount[1]),
+            return self.run("issue_voucher", {"order": order, "amount": float(amount[1]),
                                                  "note": "remedy for a damaged item"})
         if "refund" in text and amount:
-            return super().run("issue_refund", {"order": order, "amount": float(amount[1]),
+            return self.run("issue_refund", {"order": order, "amount": float(amount[1]),
                                                 "note": "remedy for a damaged item"})
         raise NeedsHuman(f"I cannot tell which remedy was decided from {decided!r:.120}: "
                          "carry it out yourself, or say 'refund of N EUR' / 'voucher of N EUR'")
