@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import jsonpatch
@@ -28,6 +30,21 @@ def text_diff(before: str, after: str) -> list[tuple[str, str]]:
     return segments
 
 
+def _stepwise(before: Any, after: Any) -> Iterator[tuple[dict[str, Any], Any]]:
+    """Each operation of the patch from `before` to `after`, with the document it applies
+    to: a patch's paths refer to the document as the operations before it left it (a list
+    edit shifts the indices after it), not to `before`."""
+    ops = jsonpatch.make_patch(before, after).patch
+    if all(op["op"] == "replace" for op in ops):  # the common case: nothing shifts
+        for op in ops:
+            yield op, before
+        return
+    current = copy.deepcopy(before)
+    for op in ops:
+        yield op, current
+        current = jsonpatch.apply_patch(current, [op], in_place=True)
+
+
 def changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
     """One entry per JSON-patch operation, with the old value and, for long text, a diff.
 
@@ -35,10 +52,10 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any
     [{'op': 'replace', 'path': '/amount', 'old': 80.0, 'new': 60.0}]
     """
     out = []
-    for op in jsonpatch.make_patch(before, after).patch:
+    for op, current in _stepwise(before, after):
         entry: dict[str, Any] = {"op": op["op"], "path": op["path"]}
         if op["op"] in ("replace", "remove"):
-            entry["old"] = jsonpointer.resolve_pointer(before, op["path"])
+            entry["old"] = jsonpointer.resolve_pointer(current, op["path"])
         if "value" in op:
             entry["new"] = op["value"]
         old, new = entry.get("old"), entry.get("new")
@@ -56,9 +73,9 @@ def log_patch(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, A
     [{'op': 'replace', 'path': '/n', 'value': 2}]
     """
     out = []
-    for op in jsonpatch.make_patch(before, after).patch:
+    for op, current in _stepwise(before, after):
         if op["op"] == "replace" and isinstance(op.get("value"), str):
-            old = jsonpointer.resolve_pointer(before, op["path"])
+            old = jsonpointer.resolve_pointer(current, op["path"])
             if isinstance(old, str) and max(len(old), len(op["value"])) >= LONG_TEXT:
                 op = {**op, "text_diff": [list(seg) for seg in text_diff(old, op["value"])]}
         out.append(op)

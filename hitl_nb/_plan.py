@@ -78,7 +78,11 @@ class Step:
     round: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {"id": self.id, "text": self.text, "owner": self.owner,
+                "suggested": self.suggested, "why": self.why, "tool": self.tool,
+                "args": self.args, "judgement": self.judgement, "check": self.check,
+                "coedit": self.coedit, "status": self.status, "result": self.result,
+                "done_by": self.done_by, "note": self.note, "round": self.round}
 
     def review_json(self) -> dict[str, Any]:
         """The fields a reviewer sees and may send back edited."""
@@ -90,17 +94,16 @@ class Step:
         names the bad field."""
         if not isinstance(value, Mapping):
             raise ValueError(f"a plan step must be a dict, got {value!r:.80}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(value) - known)
-        if unknown:
-            raise ValueError(f"unknown step field(s) {unknown}; a step has {sorted(known)}")
+        if not value.keys() <= _KNOWN:
+            unknown = sorted(set(value) - _KNOWN)
+            raise ValueError(f"unknown step field(s) {unknown}; a step has {sorted(_KNOWN)}")
         step = cls(**dict(value))
         step._check()
         return step
 
     def _check(self) -> None:
         where = f"step {self.id!r}"
-        if not isinstance(self.id, str) or not re.match(STEP_ID, self.id):
+        if not isinstance(self.id, str) or not _STEP_ID.match(self.id):
             raise ValueError(f"step id {self.id!r} must be 1-40 letters, digits, or _ . : - "
                              "(starting with a letter or digit)")
         if not isinstance(self.text, str) or not self.text.strip():
@@ -108,13 +111,13 @@ class Step:
         if len(self.text) > MAX_STEP_TEXT:
             raise ValueError(f"{where}: text is {len(self.text)} characters; the limit is "
                              f"{MAX_STEP_TEXT}")
-        for name in ("owner", "suggested", "done_by"):
-            allowed: tuple[Any, ...] = (*OWNERS, "both") if name == "done_by" else OWNERS
+        for name, allowed in (("owner", OWNERS), ("suggested", (*OWNERS, None)),
+                              ("done_by", (*OWNERS, "both", None))):
             value = getattr(self, name)
-            if value not in allowed and not (value is None and name != "owner"):
+            if value not in allowed:
                 raise ValueError(f"{where}: {name} must be one of {list(allowed)}, got {value!r}")
-        if self.status not in get_args(StepStatus):
-            raise ValueError(f"{where}: status must be one of {list(get_args(StepStatus))}")
+        if self.status not in STATUSES:
+            raise ValueError(f"{where}: status must be one of {list(STATUSES)}")
         if not isinstance(self.args, dict):
             raise ValueError(f"{where}: args must be a dict")
         if self.tool is not None and not isinstance(self.tool, str):
@@ -124,6 +127,12 @@ class Step:
                 raise ValueError(f"{where}: {name} must be True or False")
         if isinstance(self.round, bool) or not isinstance(self.round, int) or self.round < 0:
             raise ValueError(f"{where}: round must be a whole number >= 0")
+
+
+STEP_FIELDS = tuple(f.name for f in fields(Step))
+_KNOWN = frozenset(STEP_FIELDS)
+_STEP_ID = re.compile(STEP_ID)
+STATUSES: tuple[StepStatus, ...] = get_args(StepStatus)
 
 
 def suggest(step: Step, tools: Iterable[str] | None) -> tuple[Owner, str]:
@@ -219,7 +228,12 @@ class Plan:
                 "steps": [s.to_json() for s in self.steps]}
 
     @classmethod
-    def from_json(cls, value: Any) -> Plan:
+    def from_json(cls, value: Any, *, check: bool = True) -> Plan:
+        """The plan `to_json()` wrote. `check=False` skips validating each step, for a
+        plan this code wrote itself (a graph's state, read at every step of a run)."""
+        if not check:
+            return cls(goal=value.get("goal"), steps=tuple(Step(**s) for s in value["steps"]),
+                       status=value.get("status", "proposed"), message=value.get("message"))
         if not isinstance(value, Mapping) or not isinstance(value.get("steps"), list):
             raise ValueError(f"a plan must be a dict with a 'steps' list, got {value!r:.80}")
         status = value.get("status", "proposed")

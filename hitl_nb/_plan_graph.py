@@ -1,10 +1,13 @@
 """`plan_graph`: a LangGraph graph that proposes a plan, has it reviewed, then executes it
 step by step with the work shared between the agent and the human.
 
-    propose -> review -> next -> work   (agent step: `do(step, plan)`, logged as `auto`)
-                          ^   -> ask    (human step, or an agent step with check=True)
-                          |   -> coedit (an agent draft: accept, edit, or revise -> work)
-                          +----- (each returns to next) ...  -> finish
+    propose -> review -> work    (an agent step: `do(step, plan)`, logged as `auto`)
+                      -> ask     (a human step, or an agent step with check=True)
+                      -> coedit  (after work on a draft: accept, edit, or revise -> work)
+                      -> finish  (no step left)
+
+Each node saves its step and goes on with the first step still to do (one checkpoint
+per step: a crash never repeats a finished step).
 
 Everything the run knows is in the graph state (`plan` is `Plan.to_json()`), so any
 checkpointer, including `SqliteSaver` across a kernel restart, resumes it. The human can
@@ -96,7 +99,36 @@ def plan_graph(propose: Propose, do: Do, *, assist: Assist | None = None,
     toolset = None if tools is None else list(tools)
 
     def load(state: PlanState) -> Plan:
-        return Plan.from_json(state["plan"])
+        # checked where it entered (the agent's proposal, the reviewer's edit): each step
+        # of a long plan would otherwise re-validate every step of it
+        return Plan.from_json(state["plan"], check=False)
+
+    def save(state: PlanState, plan: Plan, *changed: Step) -> dict[str, Any]:
+        """The state's plan with `changed` steps replaced (their JSON only: a step of a
+        long plan should not re-serialise all of it)."""
+        value = state["plan"]
+        at = {s["id"]: i for i, s in enumerate(value["steps"])}
+        steps = list(value["steps"])
+        for step in changed:
+            steps[at[step.id]] = step.to_json()
+        return {**value, "steps": steps}
+
+    def route(state: PlanState, plan: Plan, *changed: Step) -> Command[Any]:
+        """Save what changed and go on with the first step still to do: the agent's,
+        a check before it, or the human's (with the agent's options), or finish."""
+        for one in changed:
+            plan = plan.with_step(one)
+        update: dict[str, Any] = {"plan": save(state, plan, *changed)} if changed else {}
+        if "plan" not in state or state["plan"].get("status") != plan.status:
+            update["plan"] = plan.to_json()  # a newly reviewed plan: saved whole
+        step = plan.next()
+        if step is None:
+            return Command(goto="finish", update={**update, "current": None})
+        if step.owner == "human":
+            return Command(goto="ask", update={**update, "current": step.id,
+                                               "offer": _offer(assist, step, plan)})
+        return Command(goto="ask" if step.check else "work",
+                       update={**update, "current": step.id, "offer": {}})
 
     def propose_node(state: PlanState) -> dict[str, Any]:
         steps = propose(state)
@@ -106,19 +138,9 @@ def plan_graph(propose: Propose, do: Do, *, assist: Assist | None = None,
 
     def review_node(state: PlanState) -> Command[Any]:
         plan = ask_plan(load(state), tools=toolset, agent=agent)
-        return Command(goto="finish" if plan.status == "rejected" else "next",
-                       update={"plan": plan.to_json()})
-
-    def next_node(state: PlanState) -> Command[Any]:
-        plan = load(state)
-        step = plan.next()
-        if step is None:
-            return Command(goto="finish", update={"current": None})
-        if step.owner == "human":
-            return Command(goto="ask", update={"current": step.id,
-                                               "offer": _offer(assist, step, plan)})
-        return Command(goto="ask" if step.check else "work",
-                       update={"current": step.id, "offer": {}})
+        if plan.status == "rejected":
+            return Command(goto="finish", update={"plan": plan.to_json()})
+        return route({}, plan)
 
     def work_node(state: PlanState) -> Command[Any]:
         plan = load(state)
@@ -126,22 +148,21 @@ def plan_graph(propose: Propose, do: Do, *, assist: Assist | None = None,
         check_stop()
         try:
             try:
-                step = replace(step, args=plan.resolve(step.args))
+                ready = replace(step, args=plan.resolve(step.args))
             except LookupError as exc:
                 raise NeedsHuman(str(exc)) from exc
-            result = do(step, plan)
+            result = do(ready, plan)
         except NeedsHuman as exc:
-            handed = replace(plan.step(step.id), owner="human",
-                             note=f"the agent handed it over: {exc}")
-            return Command(goto="next", update={"plan": plan.with_step(handed).to_json()})
+            return route(state, plan, replace(step, owner="human",
+                                              note=f"the agent handed it over: {exc}"))
         if step.coedit:  # a draft: co-edited before it counts as done
-            draft = replace(plan.step(step.id), result=result, round=step.round + 1)
-            return Command(goto="coedit", update={"plan": plan.with_step(draft).to_json()})
-        done = replace(plan.step(step.id), status="done", result=result, done_by="agent")
+            draft = replace(step, result=result, round=step.round + 1)
+            return Command(goto="coedit", update={"plan": save(state, plan, draft)})
         notify(action=step.tool or "step", args={"step": step.id, "text": step.text,
-                                                 "args": step.args},
+                                                 "args": ready.args},
                result=result, level="autonomy", reason=step.why, agent=agent)
-        return Command(goto="next", update={"plan": plan.with_step(done).to_json()})
+        return route(state, plan, replace(step, status="done", result=result,
+                                          done_by="agent"))
 
     def ask_node(state: PlanState) -> Command[Any]:
         plan = load(state)
@@ -153,28 +174,27 @@ def plan_graph(propose: Propose, do: Do, *, assist: Assist | None = None,
         if decision.action == "approve":  # a checked agent step may go ahead
             return Command(goto="work")
         owners = decision.args.get("owners", {})
-        for sid, owner in owners.items():
-            if sid != step.id and plan.step(sid).owner != owner:
-                plan = plan.assign(sid, owner)
+        moved = [replace(plan.step(sid), owner=owner) for sid, owner in owners.items()
+                 if sid != step.id and plan.step(sid).owner != owner]
         if decision.action == "reject":
-            skipped = replace(step, status="skipped", note=decision.message)
-            return Command(goto="next", update={"plan": plan.with_step(skipped).to_json()})
+            return route(state, plan, *moved, replace(step, status="skipped",
+                                                      note=decision.message))
         if decision.action == "respond":  # the human's result: input, or done by hand
             result = decision.result if decision.override else decision.message
-            done = replace(step, owner="human", status="done", result=result,
-                           done_by="human", note=None)
-            return Command(goto="next", update={"plan": plan.with_step(done).to_json()})
+            return route(state, plan, *moved, replace(step, owner="human", status="done",
+                                                      result=result, done_by="human",
+                                                      note=None))
         # edit: reassigned, this step included or not
         owner = owners.get(step.id, step.owner)
-        if owner == step.owner:
-            # only later steps moved: an agent step was approved with them; a human
-            # step is still the human's and is asked again
-            update = {"plan": plan.to_json()}
-            return Command(goto="work" if owner == "agent" else "next", update=update)
+        if owner == step.owner == "agent":  # approved, with later steps reassigned
+            return Command(goto="work", update={"plan": save(state, plan, *moved)})
+        if owner == step.owner:  # still the human's: asked again
+            return route(state, plan, *moved)
         what = "handed back to the agent" if owner == "agent" else "taken over"
-        moved = replace(step, owner=owner, check=False, note=f"{what} by {who}")
-        return Command(goto="work" if owner == "agent" else "next",
-                       update={"plan": plan.with_step(moved).to_json()})
+        now = replace(step, owner=owner, check=False, note=f"{what} by {who}")
+        if owner == "agent":
+            return Command(goto="work", update={"plan": save(state, plan, *moved, now)})
+        return route(state, plan, *moved, now)
 
     def coedit_node(state: PlanState) -> Command[Any]:
         plan = load(state)
@@ -187,20 +207,19 @@ def plan_graph(propose: Propose, do: Do, *, assist: Assist | None = None,
                        agent=agent)
         if decision.override == "revise":
             again = replace(step, result=decision.args["text"], note=decision.message)
-            return Command(goto="work", update={"plan": plan.with_step(again).to_json()})
+            return Command(goto="work", update={"plan": save(state, plan, again)})
         if decision.action == "reject":
-            mine = replace(step, owner="human", note=f"draft turned down: {decision.message}"
-                           if decision.message else "draft turned down")
-            return Command(goto="next", update={"plan": plan.with_step(mine).to_json()})
+            return route(state, plan, replace(
+                step, owner="human", note=f"draft turned down: {decision.message}"
+                if decision.message else "draft turned down"))
         if decision.action == "respond":
             result = decision.result if decision.override else decision.message
-            done = replace(step, owner="human", status="done", result=result, done_by="human")
-        else:
-            text = decision.args.get("text", step.result)
-            revised = step.round > 1 or decision.action == "edit"
-            done = replace(step, status="done", result=text,
-                           done_by="both" if revised else "agent")
-        return Command(goto="next", update={"plan": plan.with_step(done).to_json()})
+            return route(state, plan, replace(step, owner="human", status="done",
+                                              result=result, done_by="human"))
+        text = decision.args.get("text", step.result)
+        revised = step.round > 1 or decision.action == "edit"
+        return route(state, plan, replace(step, status="done", result=text,
+                                          done_by="both" if revised else "agent"))
 
     def finish_node(state: PlanState) -> dict[str, Any]:
         plan = load(state)
@@ -213,11 +232,11 @@ def plan_graph(propose: Propose, do: Do, *, assist: Assist | None = None,
 
     builder = StateGraph(PlanState)
     builder.add_node("propose", propose_node)
-    builder.add_node("review", review_node, destinations=("next", "finish"))
-    builder.add_node("next", next_node, destinations=("work", "ask", "finish"))
-    builder.add_node("work", work_node, destinations=("next", "coedit"))
-    builder.add_node("ask", ask_node, destinations=("work", "next"))
-    builder.add_node("coedit", coedit_node, destinations=("work", "next"))
+    ahead = ("work", "ask", "finish")  # where `route` goes next
+    builder.add_node("review", review_node, destinations=ahead)
+    builder.add_node("work", work_node, destinations=(*ahead, "coedit"))
+    builder.add_node("ask", ask_node, destinations=ahead)
+    builder.add_node("coedit", coedit_node, destinations=ahead)
     builder.add_node("finish", finish_node)
     builder.add_edge(START, "propose")
     builder.add_edge("propose", "review")

@@ -89,7 +89,7 @@ def make_decision(request: ReviewRequest, action: Any, *, args: Any = None,
     `collab` block (plans, plan steps, human-led input, co-edited drafts) also take
     `"input"` and `"revise"`, and have rules of their own (`hitl_nb._collab`).
     """
-    if request.collab is not None:
+    if request.collab is not None or action in ("revise", "input"):
         from ._collab import collab_decision
 
         return collab_decision(request, action, args=args, message=message, rating=rating,

@@ -370,3 +370,19 @@ def test_resolve_fills_earlier_results_and_names_what_is_missing():
         done.resolve({"x": "${s2}"})
     with pytest.raises(LookupError, match="step s9, which was removed"):
         done.resolve({"x": "${s9}"})
+
+
+def test_patches_of_reordered_lists_name_the_values_they_change():
+    """A list edit shifts later indices: each operation's old value is read where the
+    operations before it left the document (it used to raise on a reordered plan)."""
+    import jsonpatch
+
+    from hitl_nb._diff import changes, log_patch
+
+    before = {"steps": [{"id": f"s{n}", "text": f"step {n}" * 8} for n in range(6)]}
+    after = {"steps": [before["steps"][5], *before["steps"][1:4],
+                       {"id": "h1", "text": "mine " * 10}]}
+    assert jsonpatch.apply_patch(before, log_patch(before, after)) == after
+    assert changes(before, after)  # no exception, and something changed
+    shown = changes({"xs": ["a", "b", "c"]}, {"xs": ["c"]})
+    assert {e.get("old") for e in shown if e["op"] == "remove"} <= {"a", "b", "c"}

@@ -248,7 +248,7 @@ def test_a_coedited_step_is_a_real_cycle_and_ends_as_both():
     assert (plan.step("s1").done_by, plan.step("s1").round) == ("both", 2)
     visited = [s.next for s in reversed(list(session.graph.get_state_history(session.config)))]
     order = [n[0] for n in visited if n]
-    assert order[order.index("work"):] == ["work", "coedit", "work", "coedit", "next", "finish"]
+    assert order[order.index("work"):] == ["work", "coedit", "work", "coedit", "finish"]
     rounds = analysis.revision_rounds(hitl_nb.log().to_pandas())
     assert rounds[["step", "rounds", "outcome"]].values.tolist() == [["s1", 2, "approve"]]
 
