@@ -12,11 +12,14 @@ block of an interrupt payload, whatever its mode.
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
+from ._schema import canonical_json
 from ._validate import MAX_TEXT, DecisionError
 
 if TYPE_CHECKING:
@@ -497,14 +500,37 @@ def check_options(options: Any, schema: dict[str, Any]) -> list[Any]:
     return list(options)
 
 
+_checked: OrderedDict[str, dict[str, Any]] = OrderedDict()
+_CHECKED_KEPT = 64
+
+
 def check_collab(value: Any, args: dict[str, Any]) -> dict[str, Any] | None:
     """The `collab` block of an interrupt payload, checked (`ValueError` names the field).
 
     Modes: `plan` (`goal`, `tools`), `step` (`step`, `plan`, `evidence`, `schema`),
     `input` (`prompt`, `evidence`, `schema`, `decline`), `coedit` (`field`, `round`,
-    `max_rounds`)."""
+    `max_rounds`).
+
+    The same payload is checked when it is made, when a session reads it from the
+    checkpoint and when the node runs again on resume: a long plan is validated once
+    (results are kept by content hash)."""
     if value is None:
         return None
+    try:
+        key = hashlib.sha256(canonical_json([value, args]).encode()).hexdigest()
+    except (TypeError, ValueError):
+        key = ""
+    if key in _checked:
+        return dict(_checked[key])
+    out = _check_collab(value, args)
+    if key:
+        _checked[key] = out
+        while len(_checked) > _CHECKED_KEPT:
+            _checked.popitem(last=False)
+    return dict(out)
+
+
+def _check_collab(value: Any, args: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(value, Mapping) or value.get("mode") not in MODES:
         raise ValueError(f"collab must be a dict with mode one of {list(MODES)}, "
                          f"got {value!r:.100}")

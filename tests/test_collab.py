@@ -18,8 +18,7 @@ from pydantic import BaseModel
 from typing_extensions import TypedDict
 
 import hitl_nb
-from hitl_nb import analysis
-from hitl_nb import Plan, Step
+from hitl_nb import Plan, Step, analysis
 
 STEPS = [
     {"text": "Look up order 1042", "tool": "lookup_order", "args": {"order": 1042}},
@@ -97,7 +96,8 @@ def test_reordered_deleted_added_reworded_and_reassigned_plan_is_what_the_graph_
     ]
     assert plan.step("s4").suggested == "human"  # the agent's suggestion stays on record
     assert plan.step("s2").check is True
-    assert plan.step("h1").suggested is None and plan.step("h1").tool is None
+    assert plan.step("h1").suggested is None
+    assert plan.step("h1").tool is None
     row = hitl_nb.log().to_pandas().iloc[0]
     assert (row.decision, row.edited, row.comment) == ("edit", True, "tighter plan")
     assert row.final_args == decision.args == reviewed.as_args()
@@ -143,7 +143,8 @@ def test_malformed_or_forged_plans_are_refused_with_the_reason(steps, reason):
         session.edit({"steps": steps})
     assert reason in str(refused.value)
     assert len(hitl_nb.log()) == 0
-    assert session.status == "pending" and session.pending[0].collab["mode"] == "plan"
+    assert session.status == "pending"
+    assert session.pending[0].collab["mode"] == "plan"
     session.approve()  # still decidable: nothing was applied
     assert session.status == "done"
 
@@ -237,7 +238,8 @@ def test_bad_answers_are_refused(args, reason):
     session = input_session(options=OPTIONS)
     with pytest.raises(hitl_nb.DecisionError, match=re.escape(reason)):
         session.decide(None, "input", args=args)
-    assert len(hitl_nb.log()) == 0 and session.status == "pending"
+    assert len(hitl_nb.log()) == 0
+    assert session.status == "pending"
 
 
 def test_declining_only_when_offered():

@@ -371,7 +371,8 @@ def test_the_demo_plans_runs_tools_offers_options_drafts_and_revises():
     session.revise("shorter, sign as Grace", args={"step": "s5", "text": mine})
     revised = session.pending[0].args["text"]
     assert revised == revise(mine, "shorter, sign as Grace")
-    assert revised.startswith("Hello Ada,") and revised.endswith("Grace")
+    assert revised.startswith("Hello Ada,")
+    assert revised.endswith("Grace")
     session.approve()
     [crm] = session.pending  # the agent could not do it: back to the human
     assert "I have no tool 'crm_note'" in crm.reason

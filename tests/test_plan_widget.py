@@ -78,7 +78,8 @@ def test_forged_or_malformed_plan_messages_change_nothing(tamper, reason):
     sent = message(widget, "approve")
     send(widget, {**sent, **tamper})
     assert reason in widget.refusals[-1]
-    assert len(hitl_nb.log()) == 0 and desk.executed == []
+    assert len(hitl_nb.log()) == 0
+    assert desk.executed == []
     refused = len(widget.refusals)
     send(widget, sent)  # the genuine message still works: the card stayed live
     assert len(widget.refusals) == refused
@@ -103,7 +104,8 @@ def test_a_step_is_done_and_reassigned_from_the_front_end():
     widget = PlanWidget(session)
     send(widget, message(widget, "approve"))
     [step] = widget.requests
-    assert step["collab"]["mode"] == "step" and step["level"] == "human_leads"
+    assert step["collab"]["mode"] == "step"
+    assert step["level"] == "human_leads"
     assert widget.plan["steps"][0]["status"] == "done"
     owners = {**step["args"]["owners"], "s4": "human"}       # take over the remedy
     send(widget, message(widget, "input", args={"value": "Voucher of 90 EUR", "option": 2,
@@ -141,7 +143,8 @@ def test_a_session_displays_as_the_plan_view_beside_the_review_widget():
     shown = view(session)
     assert isinstance(shown, PlanView)
     plan, review = shown.children
-    assert isinstance(plan, PlanWidget) and review is session.widget()
+    assert isinstance(plan, PlanWidget)
+    assert review is session.widget()
     assert review.delegated == ["plan", "step", "input"]
     assert view(session) is shown
     bundle = session._repr_mimebundle_()
@@ -152,7 +155,7 @@ def test_a_session_displays_as_the_plan_view_beside_the_review_widget():
 
 
 def test_plan_widget_needs_a_langgraph_session():
-    with pytest.raises(TypeError, match="needs a hitl_nb.Session"):
+    with pytest.raises(TypeError, match=r"needs a hitl_nb\.Session"):
         PlanWidget(object())  # type: ignore[arg-type]
 
 
@@ -167,7 +170,7 @@ def at_draft() -> tuple[hitl_nb.Session, hitl_nb.ReviewWidget]:
 
 
 def test_the_draft_card_co_edits_with_a_live_word_diff():
-    session, widget = at_draft()
+    _session, widget = at_draft()
     [card] = widget.requests
     assert card["coedit"] == {"field": "text", "round": 1, "max_rounds": 4, "can_revise": True}
     draft = card["args"]["text"]
@@ -185,7 +188,7 @@ def test_the_draft_card_co_edits_with_a_live_word_diff():
 
 
 def test_revise_from_the_card_loops_back_and_shows_what_the_agent_changed():
-    session, widget = at_draft()
+    _session, widget = at_draft()
     [card] = widget.requests
     mine = card["args"]["text"].replace("Hello,", "Hello Ada,")
     send(widget, {"type": "decision", "request_id": card["request_id"], "nonce": card["nonce"],
@@ -203,7 +206,7 @@ def test_revise_from_the_card_loops_back_and_shows_what_the_agent_changed():
 
 
 def test_a_draft_without_rounds_offers_no_revision():
-    session, widget = at_draft()
+    _session, widget = at_draft()
     send(widget, {"type": "decision", "request_id": widget.requests[0]["request_id"],
                   "nonce": widget.requests[0]["nonce"], "action": "revise",
                   "args": None, "message": "", "rating": None, "comment": None})
@@ -235,4 +238,5 @@ def test_a_long_plan_round_trips_through_the_widget():
     session.answer("done by me")
     plan = Plan.from_json(session.result["plan"])
     assert [s.id for s in plan.steps][:3] == ["s150", "s149", "s148"]
-    assert plan.steps[0].done_by == "human" and plan.steps[1].result == 148
+    assert plan.steps[0].done_by == "human"
+    assert plan.steps[1].result == 148

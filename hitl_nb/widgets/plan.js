@@ -163,17 +163,30 @@ function planEditor(req, local, send, errorLine, halted) {
     if (!same && !reassigned && !added && !removed) parts.push("edited");
     summary.textContent = parts.join(" · ");
     submit.textContent = same ? "Start with this plan" : "Start with my edited plan";
+    submit.setAttribute("aria-label", submit.textContent);
     return !same;
+  };
+
+  /** Each row, by step id, with how to give it a new position number (labels say it).
+   * @type {Map<string, {li: HTMLElement, number: (n: number) => void}>} */
+  const rows = new Map();
+  /** @param {number} from @param {number} to */
+  const renumber = (from, to) => {
+    for (let i = Math.max(0, from); i < Math.min(to, steps.length); i += 1) rows.get(steps[i].id)?.number(i + 1);
+  };
+  /** @param {string} id @param {string} testid */
+  const refocus = (id, testid) => {
+    const li = rows.get(id)?.li;
+    /** @type {HTMLElement | null | undefined} */ (li?.querySelector(`[data-testid=${testid}]`) ?? li?.querySelector("textarea"))?.focus();
   };
 
   /** @param {any} step @param {number} index */
   const row = (step, index) => {
-    const n = index + 1;
     const li = h("li", { cls: `hitl-plan-step hitl-owner-${step.owner}`, attrs: { "data-testid": "hitl-plan-step", "data-step-id": String(step.id) } });
-    const text = /** @type {HTMLTextAreaElement} */ (h("textarea", { cls: "hitl-input hitl-plan-text", attrs: { rows: "1", "aria-label": `Step ${n} text`, "data-testid": "hitl-step-text" } }));
+    const text = /** @type {HTMLTextAreaElement} */ (h("textarea", { cls: "hitl-input hitl-plan-text", attrs: { rows: "1", "data-testid": "hitl-step-text" } }));
     text.value = step.text;
     text.addEventListener("input", () => { step.text = text.value; changed(); });
-    const owner = ownerSelect(step.owner, `Who does step ${n}`, "hitl-step-owner");
+    const owner = ownerSelect(step.owner, "", "hitl-step-owner");
     const suggestion = h("span", { cls: "hitl-plan-suggested", attrs: { "data-testid": "hitl-step-suggested" } });
     const saySuggestion = () => {
       li.className = `hitl-plan-step hitl-owner-${step.owner}`;
@@ -187,22 +200,26 @@ function planEditor(req, local, send, errorLine, halted) {
     };
     owner.addEventListener("change", () => { step.owner = owner.value; saySuggestion(); changed(); });
     saySuggestion();
-    const head = h("div", { cls: "hitl-plan-step-head" }, [h("span", { cls: "hitl-plan-n", text: `${n}.` }), text, owner]);
+    const position = h("span", { cls: "hitl-plan-n" });
+    const head = h("div", { cls: "hitl-plan-step-head" }, [position, text, owner]);
     const meta = h("div", { cls: "hitl-plan-step-meta" }, [suggestion]);
+    /** @type {HTMLTextAreaElement | null} */
+    let args = null;
     if (step.tool) {
       meta.append(h("span", { cls: "hitl-plan-tool", text: `tool: ${step.tool}` }));
-      const args = /** @type {HTMLTextAreaElement} */ (h("textarea", { cls: "hitl-input hitl-plan-args", attrs: { rows: "1", "aria-label": `Step ${n} tool arguments (JSON)`, "data-testid": "hitl-step-args" } }));
-      args.value = JSON.stringify(step.args);
-      args.addEventListener("input", () => {
+      args = /** @type {HTMLTextAreaElement} */ (h("textarea", { cls: "hitl-input hitl-plan-args", attrs: { rows: "1", "data-testid": "hitl-step-args" } }));
+      const argsBox = args;
+      argsBox.value = JSON.stringify(step.args);
+      argsBox.addEventListener("input", () => {
         try {
-          step.args = JSON.parse(args.value);
-          args.removeAttribute("aria-invalid");
+          step.args = JSON.parse(argsBox.value);
+          argsBox.removeAttribute("aria-invalid");
         } catch {
-          args.setAttribute("aria-invalid", "true");
+          argsBox.setAttribute("aria-invalid", "true");
         }
         changed();
       });
-      meta.append(args);
+      meta.append(argsBox);
     }
     for (const [key, label] of /** @type {const} */ ([["check", "pause before the agent runs it"], ["coedit", "co-edit the result"]])) {
       const box = /** @type {HTMLInputElement} */ (h("input", { attrs: { type: "checkbox", "data-testid": `hitl-step-${key}` } }));
@@ -210,43 +227,57 @@ function planEditor(req, local, send, errorLine, halted) {
       box.addEventListener("change", () => { step[key] = box.checked; changed(); });
       meta.append(h("label", { cls: "hitl-plan-flag" }, [box, document.createTextNode(` ${label}`)]));
     }
+    // Moving a row moves its node and renumbers the two rows concerned: a long plan
+    // is not redrawn for one move (benchmarks/bench_collab.py).
     const move = (/** @type {number} */ by) => () => {
       const at = steps.indexOf(step);
       const to = at + by;
       if (to < 0 || to >= steps.length) return;
       steps.splice(at, 1);
       steps.splice(to, 0, step);
-      drawSteps(step.id, by < 0 ? "hitl-step-up" : "hitl-step-down");
+      if (by < 0) list.insertBefore(li, li.previousSibling);
+      else list.insertBefore(/** @type {Node} */ (li.nextSibling), li);
+      renumber(Math.min(at, to), Math.max(at, to) + 1);
+      refocus(step.id, by < 0 ? "hitl-step-up" : "hitl-step-down");
       announce.textContent = `Step "${step.text}" moved to position ${to + 1} of ${steps.length}`;
       changed();
     };
-    const tools = h("div", { cls: "hitl-plan-step-tools" }, [
-      button("↑", `Move step ${n} up`, "hitl-step-up", move(-1)),
-      button("↓", `Move step ${n} down`, "hitl-step-down", move(1)),
-      button("Delete", `Delete step ${n}`, "hitl-step-delete", () => {
-        if (steps.length === 1) {
-          errorLine.textContent = "A plan needs at least one step: reject the plan instead.";
-          return;
-        }
-        const at = steps.indexOf(step);
-        steps.splice(at, 1);
-        drawSteps(steps[Math.min(at, steps.length - 1)].id, "hitl-step-delete");
-        announce.textContent = `Step "${step.text}" deleted`;
-        changed();
-      }),
-    ]);
-    li.append(head, meta, tools);
+    const up = button("↑", "", "hitl-step-up", move(-1));
+    const down = button("↓", "", "hitl-step-down", move(1));
+    const remove = button("Delete", "", "hitl-step-delete", () => {
+      if (steps.length === 1) {
+        errorLine.textContent = "A plan needs at least one step: reject the plan instead.";
+        return;
+      }
+      const at = steps.indexOf(step);
+      steps.splice(at, 1);
+      li.remove();
+      rows.delete(step.id);
+      renumber(at, steps.length);
+      refocus(steps[Math.min(at, steps.length - 1)].id, "hitl-step-delete");
+      announce.textContent = `Step "${step.text}" deleted`;
+      changed();
+    });
+    li.append(head, meta, h("div", { cls: "hitl-plan-step-tools" }, [up, down, remove]));
+    /** @param {number} n */
+    const number = (n) => {
+      position.textContent = `${n}.`;
+      text.setAttribute("aria-label", `Step ${n} text`);
+      owner.setAttribute("aria-label", `Who does step ${n}`);
+      args?.setAttribute("aria-label", `Step ${n} tool arguments (JSON)`);
+      up.setAttribute("aria-label", `Move step ${n} up`);
+      down.setAttribute("aria-label", `Move step ${n} down`);
+      remove.setAttribute("aria-label", `Delete step ${n}`);
+    };
+    number(index + 1);
+    rows.set(step.id, { li, number });
     return li;
   };
 
-  /** Redraw the list; keep the keyboard focus on the control that was used. */
-  const drawSteps = (/** @type {string | null} */ focusId = null, /** @type {string} */ focusTestid = "") => {
+  /** Draw the whole list (first, and after a reset). */
+  const drawSteps = () => {
+    rows.clear();
     list.replaceChildren(...steps.map((s, i) => row(s, i)));
-    if (focusId !== null) {
-      const target = [...list.children].find((li) => /** @type {HTMLElement} */ (li).dataset.stepId === focusId);
-      const control = /** @type {HTMLElement | null | undefined} */ (target?.querySelector(`[data-testid=${focusTestid}]`));
-      (control && !(/** @type {HTMLButtonElement} */ (control).disabled) ? control : /** @type {HTMLElement | null | undefined} */ (target?.querySelector("textarea")))?.focus();
-    }
   };
 
   // Add a step of your own.
@@ -263,7 +294,7 @@ function planEditor(req, local, send, errorLine, halted) {
     while (taken.has(`h${k}`)) k += 1;
     steps.push({ id: `h${k}`, text: newText.value, owner: newOwner.value, suggested: null, why: null, tool: null, args: {}, judgement: false, check: false, coedit: false });
     newText.value = "";
-    drawSteps();
+    list.append(row(steps[steps.length - 1], steps.length - 1));
     announce.textContent = `Step added at position ${steps.length}`;
     changed();
   });

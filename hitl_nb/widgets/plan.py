@@ -21,6 +21,7 @@ from typing import Any
 import ipywidgets
 import traitlets
 
+from .._schema import Decision, ReviewRequest
 from .._session import Session
 from .review import ReviewWidget
 
@@ -69,6 +70,14 @@ class PlanWidget(ReviewWidget):
         super()._sync()
         if isinstance(self.session, Session):
             self.plan = current_plan(self.session)
+
+    def _decided(self, request: ReviewRequest, decision: Decision, staged: bool,
+                 undone: bool = False) -> dict[str, Any]:
+        """Decided cards live in the review widget; the plan shows progress instead, so
+        skip their change lists (a reordered long plan's patch is long)."""
+        return {"request": {"request_id": request.request_id, "action": request.action},
+                "action": decision.action, "override": decision.override, "staged": staged,
+                "undone": undone}
 
 
 _views: weakref.WeakKeyDictionary[Session, Any] = weakref.WeakKeyDictionary()
