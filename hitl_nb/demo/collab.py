@@ -289,9 +289,10 @@ def revise(draft: str, note: str) -> str:
         paragraphs = text.split("\n\n")
         text = "\n\n".join(" ".join(s for s in _sentences(p) if gone not in s.lower())
                            for p in paragraphs)
-    if "short" in lower or "concise" in lower:
+    if "short" in lower or "concise" in lower:  # keep the first sentence and the facts
         paragraphs = text.split("\n\n")
-        text = "\n\n".join(" ".join(_sentences(p)[:2]) for p in paragraphs)
+        text = "\n\n".join(" ".join(s for i, s in enumerate(_sentences(p))
+                                      if i == 0 or re.search(r"\d", s)) for p in paragraphs)
     for m in re.finditer(r"(?:mention|add|include) (?:that )?([^,.;]+)", lower):
         addition = m[1].strip()
         sentence = addition[:1].upper() + addition[1:] + "."
