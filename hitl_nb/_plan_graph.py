@@ -201,6 +201,9 @@ def plan_graph(propose: Propose, do: Do, *, assist: Assist | None = None,
         step = plan.step(str(state["current"]))
         position = plan.index(step.id) + 1
         decision = ask(action="draft", args={"step": step.id, "text": step.result},
+                       args_schema={"type": "object", "properties": {
+                           "step": {"const": step.id}, "text": {"type": "string"}},
+                           "required": ["step", "text"], "additionalProperties": False},
                        level="collaborate", round=step.round, max_rounds=max_rounds,
                        reason=f"Step {position} of {len(plan.steps)}: {step.text} (the "
                               f"agent's draft, round {step.round} of at most {max_rounds})",

@@ -240,6 +240,8 @@ def test_a_coedited_step_is_a_real_cycle_and_ends_as_both():
     session.approve()
     [draft] = session.pending
     assert (draft.action, draft.collab["round"], draft.args["text"]) == ("draft", 1, "draft 1")
+    with pytest.raises(hitl_nb.DecisionError, match="invalid edit of step"):
+        session.revise("shorter", args={"step": "s2", "text": "my draft"})
     session.revise("shorter", args={"step": "s1", "text": "my draft"})
     assert session.pending[0].args["text"] == "my draft + shorter"
     session.approve()

@@ -9,6 +9,8 @@ const DONE_BY = { agent: "done by the agent", human: "done by you", both: "agent
 const STATUS_MARK = { done: "✓", skipped: "–", todo: "○" };
 const TRAITS = ["status", "requests", "plan", "errors", "emergency", "reviewer"];
 
+const CONTROLS = new Set(["button", "select", "textarea", "input"]);
+
 /**
  * @param {string} tag
  * @param {{cls?: string, text?: string, attrs?: Record<string, string>}} [opts]
@@ -17,6 +19,9 @@ const TRAITS = ["status", "requests", "plan", "errors", "emergency", "reviewer"]
  */
 function h(tag, opts = {}, children = []) {
   const el = document.createElement(tag);
+  // Keys pressed on a control (arrows on a menu, Enter on a button) are the control's:
+  // without this JupyterLab's notebook shortcuts take them first.
+  if (CONTROLS.has(tag)) el.setAttribute("data-lm-suppress-shortcuts", "true");
   if (opts.cls) el.className = opts.cls;
   if (opts.text !== undefined) el.textContent = opts.text;
   for (const [k, v] of Object.entries(opts.attrs ?? {})) el.setAttribute(k, v);

@@ -629,6 +629,9 @@ function render({ model, el }) {
       ]));
     }
     showDiffs();
+    // Keys pressed on a control (arrows on a menu, Enter on a button) are the control's:
+    // without this JupyterLab's notebook shortcuts take them first.
+    for (const c of root.querySelectorAll("button, select, input")) c.setAttribute("data-lm-suppress-shortcuts", "true");
   };
   /** @type {number[]} */
   let timers = [];
