@@ -39,9 +39,10 @@ from ._policy import (
     Verdict,
 )
 from ._preferences import Preferences
+from ._review_base import SessionBusy, StaleDecision
 from ._reviewer import Approvals, NotAuthorized, Reviewer, reviewer
 from ._schema import Action, Decision, Level, ReviewRequest
-from ._session import Session, SessionBusy, StaleDecision, current
+from ._session import Session, current
 from ._source import ReviewSource
 from ._validate import DecisionError
 from .widgets.batch import BatchReview, BulkResult
