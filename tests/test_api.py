@@ -45,6 +45,6 @@ def test_widget_javascript_never_parses_html_from_strings():
 
 
 def test_widget_assets_ship_with_the_package():
-    for name in ("review", "batch", "feed"):
+    for name in ("shared", "review", "batch", "feed"):
         assert (WIDGETS / f"{name}.js").is_file()
         assert (WIDGETS / f"{name}.css").is_file()

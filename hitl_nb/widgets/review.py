@@ -15,7 +15,6 @@ token is spent once, and refusals appear beside the control (`override_errors`).
 from __future__ import annotations
 
 import json
-import pathlib
 import secrets
 import traceback
 from typing import TYPE_CHECKING, Any
@@ -28,11 +27,11 @@ from .._diff import changes, editor_schema
 from .._schema import Decision, ReviewRequest
 from .._session import Session
 from .._validate import DecisionError, schema_for
+from . import _assets
 
 if TYPE_CHECKING:
     from .._source import ReviewSource
 
-_HERE = pathlib.Path(__file__).parent
 DECISION_KEYS = frozenset({"type", "request_id", "nonce", "action", "args", "message",
                            "rating", "comment"})
 SUBMIT_KEYS = frozenset({"type", "token"})
@@ -79,8 +78,8 @@ class ReviewWidget(anywidget.AnyWidget):
     >>> session.invoke(inputs)        # last expression: renders this widget
     """
 
-    _esm = _HERE / "review.js"
-    _css = _HERE / "review.css"
+    _esm = _assets.esm("review.js")
+    _css = _assets.css("review.css")
 
     thread_id = traitlets.Unicode("").tag(sync=True)
     status = traitlets.Unicode("idle").tag(sync=True)
