@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from . import _override
 from ._log import FeedbackLog
 from ._log import log as default_log
 from ._schema import Decision, Level, ReviewRequest, utcnow
@@ -249,8 +250,10 @@ def notify(*, action: str, args: dict[str, Any] | None = None, result: Any = Non
 
     The row has `source="policy"`, `decision="auto"` and the result text in `message`;
     the action also appears in `feed` (default: `hitl_nb.feed()`), with Undo for
-    `undo_window` seconds when `undo` (a no-argument compensator) is given. Call it
-    where the action really ran: a node re-runs from its first line after an interrupt.
+    `undo_window` seconds when `undo` (a no-argument compensator) is given, or else when
+    a compensation is registered for `action` with `hitl_nb.compensate` (one registry for
+    undoing reviewed and automatic actions alike). Call it where the action really ran:
+    a node re-runs from its first line after an interrupt.
 
     >>> hitl_nb.notify(action="create_draft", args={"to": "ada@example.com"},
     ...                result="draft 12 saved", undo=lambda: drafts.delete(12))
@@ -264,6 +267,8 @@ def notify(*, action: str, args: dict[str, Any] | None = None, result: Any = Non
                         source="policy", request_id=request.request_id,
                         decided_at=request.requested_at)
     row = target.record(request, decision, outcome="auto")
+    if undo is None:
+        undo = _override.compensation_for(action, request.args)
     (feed if feed is not None else _default_feed()).add(
         request, result, log=target, undo=undo, undo_window=undo_window)
     return row

@@ -331,6 +331,13 @@ def compensate(action: str, fn: Compensation | None = None) -> Any:
     return fn
 
 
+def compensation_for(action: str, args: dict[str, Any]) -> Callable[[], Any] | None:
+    """The compensation registered for `action` (`compensate`), bound to `args`: what the
+    notification feed offers as Undo when `notify` was given no `undo=` of its own."""
+    fn = _by_action.get(action)
+    return None if fn is None else functools.partial(fn, dict(args))
+
+
 def register_undo(request_id: str, fn: Callable[[], Any]) -> None:
     """Register how to revert the one action logged under `request_id` (e.g. by `notify`)."""
     _by_request[request_id] = fn
