@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ._ask import ask
 from ._log import FeedbackLog
 from ._notify import notify
+from ._override import compensation_for
 from ._schema import Action, Decision, utcnow
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ class _Gated:
         given = _resolve(self.confidence, action, args)
         return self.policy.evaluate(action, args,
                                     confidence=given if given is not None else confidence,
-                                    risk=_resolve(self.risk, action, args))
+                                    risk=_resolve(self.risk, action, args), agent=self.agent)
 
     def ask(self, verdict: Verdict, args_schema: Any = None) -> Decision:
         """Ask about `verdict`; an edit whose arguments need a role the editor lacks, or
@@ -115,9 +116,15 @@ class _Gated:
         return decision
 
     def notify(self, verdict: Verdict, args: dict[str, Any], result: Any) -> None:
-        notify(action=verdict.action, args=args, result=result,
+        # Undo in the feed runs the compensation registered with hitl_nb.compensate(...)
+        compensation = compensation_for(verdict.action)
+        undo = None if compensation is None else functools.partial(compensation, dict(args))
+        notify(action=verdict.action, args=args, result=result, undo=undo,
                reason=verdict.explanation, level="notify", log=self.log,
-               thread_id=_thread_id(), agent=self.agent)
+               thread_id=_thread_id(), agent=self.agent, gate=verdict.gate,
+               gate_reason=verdict.explanation if verdict.fired else None,
+               confidence=verdict.confidence,
+               risk=None if verdict.risk is None else str(verdict.risk))
 
     def call(self, action: str, args: dict[str, Any], run: Callable[[dict[str, Any]], Any],
              args_schema: Any = None) -> Any:

@@ -331,6 +331,11 @@ def compensate(action: str, fn: Compensation | None = None) -> Any:
     return fn
 
 
+def compensation_for(action: str) -> Compensation | None:
+    """The compensation registered for `action` with `compensate`, if any."""
+    return _by_action.get(action)
+
+
 def register_undo(request_id: str, fn: Callable[[], Any]) -> None:
     """Register how to revert the one action logged under `request_id` (e.g. by `notify`)."""
     _by_request[request_id] = fn

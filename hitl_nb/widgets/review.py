@@ -24,9 +24,11 @@ import anywidget
 import traitlets
 
 from .. import _override, _reviewer
+from .._calibrate import track_record
 from .._diff import changes, editor_schema
 from .._schema import Decision, ReviewRequest
 from .._session import Session
+from .._trust import trust_note
 from .._validate import DecisionError, schema_for
 
 if TYPE_CHECKING:
@@ -162,7 +164,11 @@ class ReviewWidget(anywidget.AnyWidget):
         far, decisions the current reviewer may not take and why)."""
         session = self.session
         out = {**request.to_json(), "nonce": self._nonces[request.request_id],
-               "args_schema": editor_schema(schema_for(request)), "blocked": {}}
+               "args_schema": editor_schema(schema_for(request)), "blocked": {},
+               # confidence communication: what this confidence has meant (from the log)
+               # and the trust level that set this request's level, with its reason
+               "track_record": track_record(session, request),
+               "trust": trust_note(request.gates)}
         if not isinstance(session, Session):  # adapters: no roles or approvers to check
             return out
         out["blocked"] = session.blocked(request.request_id)
