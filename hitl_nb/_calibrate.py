@@ -55,14 +55,14 @@ class Track:
     @property
     def text(self) -> str:
         """One sentence for people: what this confidence has meant so far."""
-        def pct(x: float) -> str:
-            return f"{100 * x:.0f}%"
+        def num(x: float) -> str:
+            return f"{100 * x:.0f}"
 
         whose = f"{self.agent}'s " if self.agent else "the agent's "
-        return (f"Agent says {pct(self.confidence)}. At {pct(self.bin_low)}-"
-                f"{pct(self.bin_high)} stated confidence, {whose}{self.action} proposals were "
-                f"approved as-is {pct(self.rate)} of the time ({self.approved} of {self.n}; "
-                f"95% CI {pct(self.ci_low)}-{pct(self.ci_high)}).")
+        return (f"Agent says {num(self.confidence)}%. At {num(self.bin_low)}-"
+                f"{num(self.bin_high)}% stated confidence, {whose}{self.action} proposals were "
+                f"approved as-is {num(self.rate)}% of the time ({self.approved} of {self.n}; "
+                f"95% CI {num(self.ci_low)}-{num(self.ci_high)}%).")
 
     def to_json(self) -> dict[str, Any]:
         return {"confidence": self.confidence, "bin_low": self.bin_low,
