@@ -100,7 +100,8 @@ class TrustStatus:
 
     `reviews` / `approved`: the record (at most `window` reviews, since the last
     demotion); `lower`: the one-sided lower bound of the clean-approval rate (None
-    without reviews); `needed`: reviews still missing before the next rung can be
+    without reviews); `target`: the bar of the next level (of this one at the top);
+    `needed`: reviews still missing before the next rung can be
     reached (0 when only the rate is missing); `held`: True when the level is the one in
     force when the asking graph step started, because decisions came in since (see
     `Trust.status`)."""
@@ -499,7 +500,8 @@ class Trust:
         else:  # cooldown_time not over yet
             reason = f"{subject}: {approved}, cool-down time not over → {level}"
         return TrustStatus(agent=key[0], action=key[1], level=level, reviews=n, approved=k,
-                           lower=lower, target=self.target, needed=max(0, needed),
+                           lower=lower, target=(nxt or self._rungs[rung]).target,
+                           needed=max(0, needed),
                            next_level=nxt.level if nxt else None, cooling_down=cooling,
                            auto_runs=rec.auto_runs, last_change=rec.last_change, held=held,
                            reason=reason)
@@ -656,12 +658,35 @@ class TrustGate(Gate):
 
 
 def trust_note(gates: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    """The trust gate's firing among a request's `gates` (level and reason), if any: what
-    the review widget shows next to the confidence."""
+    """The trust gate's firing among a request's `gates`, if any: the level, its reason
+    and what it takes to move (`progress`), which the review widget shows next to the
+    confidence."""
     for fired in gates:
         gate = str(fired.get("gate", ""))
         if gate == TrustGate.kind or gate.startswith(f"{TrustGate.kind}:"):
+            values = fired.get("values") or {}
             return {"level": fired.get("level"), "reason": fired.get("reason"),
-                    **{k: v for k, v in (fired.get("values") or {}).items()
+                    "progress": _progress(str(fired.get("level")), values),
+                    **{k: v for k, v in values.items()
                        if k in ("reviews", "approved", "lower", "target")}}
     return None
+
+
+def _progress(level: str, values: dict[str, Any]) -> str:
+    """What it takes to move from `level`, in words (for people deciding)."""
+    nxt, needed, target = values.get("next_level"), values.get("needed", 0), values.get("target")
+    if values.get("held"):
+        return "More was earned since this step started; it applies from the next proposal."
+    if level in REVIEW_LEVELS:
+        if nxt is None:
+            return ""
+        if needed:
+            return (f"{str(nxt).capitalize()} after at least {needed} more "
+                    f"review{'s' if needed != 1 else ''}, if the approved-as-is rate's lower "
+                    f"bound reaches {target:g}.")
+        lower = values.get("lower")
+        now = f" (now {lower:.2f} over {values.get('reviews')} reviews)" if lower is not None \
+            else ""
+        return f"{str(nxt).capitalize()} when the lower bound reaches {target:g}{now}."
+    return ("Earned; a reject, an undo or an incident sends it back to review. This request "
+            "stopped for another gate.")

@@ -104,7 +104,9 @@ def test_review_card_shows_the_track_record_and_trust_level(desk: SupportDesk):
     assert card["track_record"] is None  # no history yet: the widget shows nothing
     assert card["trust"] == {"level": "confirm", "reason": "schedule_call by support: no "
                              "reviews yet → confirm", "reviews": 0, "approved": 0,
-                             "lower": None, "target": 0.5}
+                             "lower": None, "target": 0.5,
+                             "progress": "Notify after at least 3 more reviews, if the "
+                                         "approved-as-is rate's lower bound reaches 0.5."}
     first.approve()
     call(graph, 3001, log).reject("not this week")
     call(graph, 3002, log).approve()      # stated 0.5: another bin
@@ -121,6 +123,8 @@ def test_review_card_shows_the_track_record_and_trust_level(desk: SupportDesk):
     assert card["trust"]["reason"].startswith("schedule_call by support: rejected by lea at ")
     assert card["trust"]["reason"].endswith("cool-down: 1 of 3 reviews since, 1 approved "
                                             "as-is")
+    assert card["trust"]["progress"] == ("Notify after at least 2 more reviews, if the "
+                                         "approved-as-is rate's lower bound reaches 0.5.")
 
 
 def test_recovery_demo_follows_the_rule():

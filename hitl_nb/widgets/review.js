@@ -162,7 +162,8 @@ function requestCard(req, send, drafts, error, halted = "", overrides = true) {
   if (req.track_record?.text) card.append(h("p", { cls: "hitl-track", text: String(req.track_record.text), attrs: { "data-testid": "hitl-track-record" } }));
   if (req.trust?.reason) {
     const trustLevel = String(req.trust.level ?? "");
-    card.append(h("p", { cls: "hitl-trust", text: `Trust: ${LEVELS[trustLevel] ?? trustLevel}. ${req.trust.reason}`, attrs: { "data-testid": "hitl-trust", "data-level": trustLevel } }));
+    const progress = req.trust.progress ? ` ${req.trust.progress}` : "";
+    card.append(h("p", { cls: "hitl-trust", text: `Trust: ${LEVELS[trustLevel] ?? trustLevel}.${progress}`, attrs: { "data-testid": "hitl-trust", "data-level": trustLevel, title: String(req.trust.reason) } }));
   }
   if (req.deadline) {
     card.append(h("p", { cls: "hitl-deadline", text: `Decide by ${new Date(req.deadline).toLocaleString()} (then: default applies)`, attrs: { "data-testid": "hitl-deadline" } }));
