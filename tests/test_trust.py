@@ -323,7 +323,7 @@ def test_strictest_wins_over_earned_trust(log, book, other, level, roles, approv
         "schedule_call", {"order": 1}, confidence=0.9, agent="support")
     assert (verdict.level, verdict.required_roles, verdict.approvals_needed) == (
         level, roles, approvals)
-    assert [f.gate for f in verdict.fired][0] == "trust"
+    assert verdict.fired[0].gate == "trust"
     assert verdict.fired[0].level == "notify"  # trust asked for notify; the other gate won
 
 
@@ -334,7 +334,7 @@ def test_trust_gate_cannot_carry_roles_or_another_start():
     with pytest.raises(ValueError, match=r"Trust\(start='collaborate'\)"):
         TrustGate(trust, level="collaborate")
     assert TrustGate(Trust(start="collaborate")).level == "collaborate"
-    with pytest.raises(TypeError, match="hitl_nb.Trust"):
+    with pytest.raises(TypeError, match=r"hitl_nb\.Trust"):
         TrustGate("trust")  # type: ignore[arg-type]
 
 
@@ -358,7 +358,7 @@ def test_reads_only_new_rows_and_follows_the_kernel_log(fresh_default_log):
     Book(fresh_default_log).many("approve", 20)
     assert status(trust).level == "notify"
     assert trust._seen == 20
-    other = hitl_nb.use_log(FeedbackLog())
+    hitl_nb.use_log(FeedbackLog())
     try:
         assert status(trust).level == "confirm"  # a different log: a different record
     finally:

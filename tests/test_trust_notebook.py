@@ -34,7 +34,8 @@ def test_trust_calibration_notebook():
     assert "Agent says 82%. At 80-90% stated confidence, support's issue_refund" in text
     assert "Agent says 70%. At 70-80% stated confidence, support's draft_reply" in text
     assert "draft_reply at 0.85: confirm: calibrated confidence 0.2" in text
-    assert "ece_calibrated" in tables and "ece_stated" in tables
+    assert "ece_calibrated" in tables
+    assert "ece_stated" in tables
     assert "record restarts at confirm" in text
     assert "incident | schedule_call by support: incident reported by lea" in text
     assert "OK: 24 entries, hash chain intact" in text
