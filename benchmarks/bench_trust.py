@@ -83,8 +83,10 @@ def per_call(fn: Callable[[], Any], calls: int) -> float:
 
 
 def line(name: str, t: float, base: float, base_name: str) -> None:
+    ratio = t / base
+    shown = f"{ratio:8.2f}x" if ratio >= 0.1 else f"1/{1 / ratio:,.0f} of it"
     print(f"{name:>44}: {t * 1e3:10.3f} ms   {base_name}: {base * 1e3:10.3f} ms   "
-          f"ratio {t / base:8.4f}x")
+          f"ratio {shown}")
 
 
 def one_decision(i: int) -> tuple[ReviewRequest, Decision]:

@@ -336,6 +336,14 @@ def compensation_for(action: str) -> Compensation | None:
     return _by_action.get(action)
 
 
+def forget_compensation(action: str, restore: Compensation | None = None) -> None:
+    """Remove the compensation of `action` (or put `restore` back in its place)."""
+    if restore is None:
+        _by_action.pop(action, None)
+    else:
+        _by_action[action] = restore
+
+
 def register_undo(request_id: str, fn: Callable[[], Any]) -> None:
     """Register how to revert the one action logged under `request_id` (e.g. by `notify`)."""
     _by_request[request_id] = fn

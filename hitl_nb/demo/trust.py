@@ -35,7 +35,7 @@ from pydantic import PrivateAttr
 from .._log import FeedbackLog
 from .._notify import Feed
 from .._notify import feed as default_feed
-from .._override import compensate
+from .._override import compensate, compensation_for, forget_compensation
 from .._policy import ConfidenceBelow, Policy
 from .._schema import ReviewRequest
 from .._session import Session
@@ -182,8 +182,9 @@ def recovery_run(episodes: int = 40, *, calls: int = 4, drift: tuple[int, int] =
     (bad calls that ran, before an undo).
 
     `log`: a new in-memory log unless given (the trust reads it); `feed`: the kernel's
-    feed (guarded notify-level tools report there). Registers the call compensation
-    with `hitl_nb.compensate("schedule_call", ...)` for this run's desk.
+    feed (guarded notify-level tools report there). While it runs, the call compensation
+    for this run's desk is registered (`hitl_nb.compensate("schedule_call", ...)`), so
+    the feed offers Undo; the earlier registration is restored afterwards.
     """
     if not 0 <= drift_rate <= 1:
         raise ValueError(f"drift_rate is a share of calls in [0, 1], got {drift_rate!r}")
@@ -193,7 +194,21 @@ def recovery_run(episodes: int = 40, *, calls: int = 4, drift: tuple[int, int] =
     feed = feed if feed is not None else default_feed()
     reviewer = reviewer or CallReviewer()
     desk = random_desk(episodes * calls, rng)
+    earlier = compensation_for("schedule_call")
     compensate("schedule_call", cancel_call(desk))
+    try:
+        rows, per_call = _episodes(episodes, calls, drift, drift_rate, seed, trust, log, feed,
+                                   reviewer, desk, progress)
+    finally:
+        forget_compensation("schedule_call", earlier)
+    return RecoveryRun(episodes=pd.DataFrame(rows), calls=pd.DataFrame(per_call), trust=trust,
+                       log=log, desk=desk, feed=feed)
+
+
+def _episodes(episodes: int, calls: int, drift: tuple[int, int], drift_rate: float, seed: int,
+              trust: Trust, log: FeedbackLog, feed: Feed, reviewer: CallReviewer,
+              desk: SupportDesk, progress: Progress
+              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     model = DriftingSupportModel(seed=seed)
     graph = gated_support_agent(desk, policy=trust_policy(trust), model=model,
                                 tools=call_tools(desk), log=log)
@@ -233,8 +248,7 @@ def recovery_run(episodes: int = 40, *, calls: int = 4, drift: tuple[int, int] =
             "auto": sum(r["decision"] == "auto" and r["action_name"] == "schedule_call"
                         for r in new),
             "undos": decided.count("undo"), "bad_calls": bad})
-    return RecoveryRun(episodes=pd.DataFrame(rows), calls=pd.DataFrame(per_call), trust=trust,
-                       log=log, desk=desk, feed=feed)
+    return rows, per_call
 
 
 def _proposed_when(values: Any) -> str | None:
