@@ -6,6 +6,7 @@
 """
 
 from ._ask import ask, ask_many
+from ._calibrate import Calibrator
 from ._inbox import Inbox, inbox
 from ._ipython import load_ipython_extension, unload_ipython_extension
 from ._log import FeedbackLog, LogIntegrityError, Verification, log, read_parquet, use_log
@@ -44,6 +45,7 @@ from ._reviewer import Approvals, NotAuthorized, Reviewer, reviewer
 from ._schema import Action, Decision, Level, ReviewRequest
 from ._session import Session, current
 from ._source import ReviewSource
+from ._trust import Trust, TrustChange, TrustGate, TrustStatus
 from ._validate import DecisionError
 from .widgets.batch import BatchReview, BulkResult
 from .widgets.review import ReviewWidget
@@ -56,6 +58,7 @@ __all__ = [
     "ArgsMismatch",
     "BatchReview",
     "BulkResult",
+    "Calibrator",
     "ConfidenceBelow",
     "Critical",
     "Decision",
@@ -87,6 +90,10 @@ __all__ = [
     "StopRecord",
     "Stopped",
     "Threshold",
+    "Trust",
+    "TrustChange",
+    "TrustGate",
+    "TrustStatus",
     "TwoPersonRule",
     "UndoError",
     "UndoReport",

@@ -48,14 +48,15 @@ COLUMNS: tuple[str, ...] = (
 )
 
 DECISIONS = ("approve", "edit", "reject", "respond", "auto", "timeout",
-             "stop", "redirect", "override", "undo")
+             "stop", "redirect", "override", "undo", "incident")
 """`decision` values: the reviewer actions, plus `auto` (applied by policy at the
 autonomy / notify levels) and `timeout` (a deadline passed; the default applied), and the
 override mechanisms: `stop` (the run ended, this request unresolved), `redirect` (the
 agent got new instructions instead), `override` (the human performed the action; the
 agent did not), `undo` (the request's last decision was reverted — a reviewed decision
 through `Session.undo`, or an automatic action undone from the notification feed; its
-compensation ran)."""
+compensation ran), and `incident` (a person reported that an action went wrong after the
+fact, `Trust.report_incident`)."""
 
 
 def entry_hash(prev_hash: str, row: dict[str, Any]) -> str:
@@ -201,8 +202,9 @@ class _MemoryStore:
     def count(self) -> int:
         return len(self._rows)
 
-    def rows(self) -> Iterator[dict[str, Any]]:
-        return iter(self._rows)
+    def rows(self, start: int = 0) -> Iterator[dict[str, Any]]:
+        rows = self._rows
+        return iter(rows) if start <= 0 else (rows[i] for i in range(start, len(rows)))
 
     def rows_for(self, request_id: str) -> list[dict[str, Any]]:
         return list(self._by_request.get(request_id, ()))
@@ -310,6 +312,18 @@ class FeedbackLog:
     def rows_for(self, request_id: str) -> list[dict[str, Any]]:
         """Every stored row for one request, oldest first (e.g. the first of two approvals)."""
         return self._store.rows_for(request_id)
+
+    def rows_since(self, start: int) -> Iterator[dict[str, Any]]:
+        """Stored rows from position `start` (0-based) on, oldest first: what a reader that
+        keeps up with a growing log (`hitl_nb.Trust`) has not seen yet. Cheap when there is
+        nothing new (SQLite: one indexed query).
+
+        >>> seen = 0
+        >>> for row in log.rows_since(seen): seen += 1
+        """
+        if start < 0:
+            raise ValueError(f"start is a row position >= 0, got {start!r}")
+        return self._store.rows(start)
 
     def record(self, request: ReviewRequest, decision: Decision | None = None, *,
                outcome: str | None = None, framework: str = "langgraph",

@@ -331,11 +331,17 @@ def compensate(action: str, fn: Compensation | None = None) -> Any:
     return fn
 
 
-def compensation_for(action: str, args: dict[str, Any]) -> Callable[[], Any] | None:
-    """The compensation registered for `action` (`compensate`), bound to `args`: what the
-    notification feed offers as Undo when `notify` was given no `undo=` of its own."""
-    fn = _by_action.get(action)
-    return None if fn is None else functools.partial(fn, dict(args))
+def compensation_for(action: str) -> Compensation | None:
+    """The compensation registered for `action` with `compensate`, if any."""
+    return _by_action.get(action)
+
+
+def forget_compensation(action: str, restore: Compensation | None = None) -> None:
+    """Remove the compensation of `action` (or put `restore` back in its place)."""
+    if restore is None:
+        _by_action.pop(action, None)
+    else:
+        _by_action[action] = restore
 
 
 def register_undo(request_id: str, fn: Callable[[], Any]) -> None:

@@ -158,7 +158,7 @@ class Session(ReviewBase):
         if confidence is None and isinstance(values, dict):
             confidence = confidence_of(values.get("messages"))
         verdict = self.policy.evaluate(request.action, request.args, confidence=confidence,
-                                       risk=request.risk)
+                                       risk=request.risk, agent=request.agent)
         return replace(request, confidence=confidence, level=verdict.level,
                        gate=verdict.gate, gate_reason=verdict.explanation if verdict.fired
                        else None, gates=tuple(verdict.gates),
@@ -173,7 +173,7 @@ class Session(ReviewBase):
                 or not isinstance(args, dict):
             return
         verdict = self.policy.evaluate(request.action, args, confidence=request.confidence,
-                                       risk=request.risk)
+                                       risk=request.risk, agent=request.agent)
         if not who.holds(verdict.required_roles):
             raise NotAuthorized(f"the edited arguments need role "
                                 f"{' + '.join(verdict.required_roles)} ({verdict.explanation}); "

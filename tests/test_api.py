@@ -29,6 +29,8 @@ def test_public_names_are_pinned():
         # confirmation workflows: batch review and the notify level
         "BatchReview", "BulkResult", "Feed", "Notification", "UndoError", "ask_many", "feed",
         "notifies", "notify",
+        # trust calibration: earned autonomy, calibrated confidence
+        "Calibrator", "Trust", "TrustChange", "TrustGate", "TrustStatus",
     ])
     for name in hitl_nb.__all__:
         assert hasattr(hitl_nb, name), name

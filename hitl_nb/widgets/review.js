@@ -60,6 +60,13 @@ function requestCard(req, send, drafts, error, halted = "", overrides = true) {
     bar.append(fill);
     card.append(h("div", { cls: "hitl-confidence" }, [h("span", { text: `Confidence ${pct}%` }), bar]));
   }
+  // How this confidence has fared for this action (from the log), and the trust level.
+  if (req.track_record?.text) card.append(h("p", { cls: "hitl-track", text: String(req.track_record.text), attrs: { "data-testid": "hitl-track-record" } }));
+  if (req.trust?.reason) {
+    const trustLevel = String(req.trust.level ?? "");
+    const progress = req.trust.progress ? ` ${req.trust.progress}` : "";
+    card.append(h("p", { cls: "hitl-trust", text: `Trust: ${LEVELS[trustLevel] ?? trustLevel}.${progress}`, attrs: { "data-testid": "hitl-trust", "data-level": trustLevel, title: String(req.trust.reason) } }));
+  }
   if (req.deadline) {
     card.append(h("p", { cls: "hitl-deadline", text: `Decide by ${new Date(req.deadline).toLocaleString()} (then: default applies)`, attrs: { "data-testid": "hitl-deadline" } }));
   }

@@ -23,9 +23,11 @@ import anywidget
 import traitlets
 
 from .. import _override, _reviewer
+from .._calibrate import track_records
 from .._diff import changes, editor_schema
 from .._schema import Decision, ReviewRequest
 from .._session import Session
+from .._trust import trust_note
 from .._validate import DecisionError, schema_for
 from . import _assets
 
@@ -110,6 +112,7 @@ class ReviewWidget(anywidget.AnyWidget):
         self.refusals: list[str] = []
         self._nonces: dict[str, str] = {}
         self._decided_cache: dict[tuple[str, bool, bool], dict[str, Any]] = {}
+        self._tracks: dict[str, dict[str, Any] | None] = {}
         self.on_msg(self._on_message)
         session.subscribe(self._sync)
         _reviewer.subscribe(self._sync)  # hitl_nb.reviewer(...) changes who may click
@@ -130,6 +133,7 @@ class ReviewWidget(anywidget.AnyWidget):
                         for r in pending}
         self.errors = {k: v for k, v in self.errors.items() if k in self._nonces}
         with self.hold_sync():
+            self._tracks = track_records(session, pending)  # all cards in one pass
             self.requests = [self._request_json(r) for r in pending]
             who = session.who() if isinstance(session, Session) \
                 else _reviewer.current_reviewer()
@@ -161,7 +165,11 @@ class ReviewWidget(anywidget.AnyWidget):
         far, decisions the current reviewer may not take and why)."""
         session = self.session
         out = {**request.to_json(), "nonce": self._nonces[request.request_id],
-               "args_schema": editor_schema(schema_for(request)), "blocked": {}}
+               "args_schema": editor_schema(schema_for(request)), "blocked": {},
+               # confidence communication: what this confidence has meant (from the log)
+               # and the trust level that set this request's level, with its reason
+               "track_record": self._tracks.get(request.request_id),
+               "trust": trust_note(request.gates)}
         if not isinstance(session, Session):  # adapters: no roles or approvers to check
             return out
         out["blocked"] = session.blocked(request.request_id)
