@@ -21,7 +21,6 @@ import json
 import statistics
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
@@ -31,8 +30,6 @@ from typing_extensions import TypedDict
 
 import hitl_nb
 from hitl_nb import Plan, PlanWidget
-
-WIDGETS = Path(hitl_nb.__file__).parent / "widgets"
 
 
 def config() -> dict[str, Any]:
@@ -178,8 +175,7 @@ RENDER = """async ([source, css, mode, n]) => {
 def browser_render(sizes: list[int], repeat: int) -> None:
     from playwright.sync_api import sync_playwright
 
-    source = (WIDGETS / "plan.js").read_text()
-    css = (WIDGETS / "review.css").read_text() + (WIDGETS / "plan.css").read_text()
+    source, css = PlanWidget._esm, PlanWidget._css  # what the widget ships
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium",
                                     args=["--no-sandbox", "--disable-gpu"])

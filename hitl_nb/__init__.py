@@ -6,6 +6,7 @@
 """
 
 from ._ask import ask, ask_many
+from ._calibrate import Calibrator
 from ._collab import Answer, ask_input, ask_plan
 from ._inbox import Inbox, inbox
 from ._ipython import load_ipython_extension, unload_ipython_extension
@@ -42,10 +43,12 @@ from ._policy import (
     Verdict,
 )
 from ._preferences import Preferences
+from ._review_base import SessionBusy, StaleDecision
 from ._reviewer import Approvals, NotAuthorized, Reviewer, reviewer
 from ._schema import Action, Decision, Level, ReviewRequest
-from ._session import Session, SessionBusy, StaleDecision, current
+from ._session import Session, current
 from ._source import ReviewSource
+from ._trust import Trust, TrustChange, TrustGate, TrustStatus
 from ._validate import DecisionError
 from .widgets.batch import BatchReview, BulkResult
 from .widgets.plan import PlanWidget
@@ -60,6 +63,7 @@ __all__ = [
     "ArgsMismatch",
     "BatchReview",
     "BulkResult",
+    "Calibrator",
     "ConfidenceBelow",
     "Critical",
     "Decision",
@@ -95,6 +99,10 @@ __all__ = [
     "StopRecord",
     "Stopped",
     "Threshold",
+    "Trust",
+    "TrustChange",
+    "TrustGate",
+    "TrustStatus",
     "TwoPersonRule",
     "UndoError",
     "UndoReport",

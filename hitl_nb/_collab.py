@@ -30,6 +30,7 @@ from ._ask import ask_payload
 from ._diff import LONG_TEXT, json_schema_of, text_diff
 from ._override import check_stop
 from ._plan import OWNERS, PLAN_SCHEMA, Owner, Plan, answer_schema, check_reviewed, steps_schema
+from ._review_base import ReviewBase
 from ._schema import Action, Decision, Level, ReviewRequest, Source, canonical_json
 from ._validate import MAX_TEXT, DecisionError, _rating, _text, check_args, make_decision
 
@@ -374,16 +375,8 @@ def ask_step(plan: Plan, step_id: str, *, options: Sequence[Any] = (),
 
 
 # -- the same decisions as methods of Session -----------------------------------------------
-class CollabDecisions:
+class CollabDecisions(ReviewBase):
     """`Session` methods for collaborative requests (each calls `Session.decide`)."""
-
-    if TYPE_CHECKING:  # provided by Session
-        def decide(self, request_id: str | None, action: Action | str, *, args: Any = None,
-                   message: Any = None, rating: Any = None, comment: Any = None,
-                   reviewer: str | Reviewer | None = None, source: Source = "human",
-                   result: Any = None) -> Decision: ...
-
-        def _request(self, request_id: str | None) -> ReviewRequest: ...
 
     def answer(self, value: Any, *, option: int | None = None,
                owners: Mapping[str, Owner] | None = None, request_id: str | None = None,

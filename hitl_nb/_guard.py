@@ -90,7 +90,7 @@ class _Gated:
         given = _resolve(self.confidence, action, args)
         return self.policy.evaluate(action, args,
                                     confidence=given if given is not None else confidence,
-                                    risk=_resolve(self.risk, action, args))
+                                    risk=_resolve(self.risk, action, args), agent=self.agent)
 
     def ask(self, verdict: Verdict, args_schema: Any = None) -> Decision:
         """Ask about `verdict`; an edit whose arguments need a role the editor lacks, or
@@ -115,9 +115,13 @@ class _Gated:
         return decision
 
     def notify(self, verdict: Verdict, args: dict[str, Any], result: Any) -> None:
+        # Undo in the feed runs the compensation registered with hitl_nb.compensate(...)
         notify(action=verdict.action, args=args, result=result,
                reason=verdict.explanation, level="notify", log=self.log,
-               thread_id=_thread_id(), agent=self.agent)
+               thread_id=_thread_id(), agent=self.agent, gate=verdict.gate,
+               gate_reason=verdict.explanation if verdict.fired else None,
+               confidence=verdict.confidence,
+               risk=None if verdict.risk is None else str(verdict.risk))
 
     def call(self, action: str, args: dict[str, Any], run: Callable[[dict[str, Any]], Any],
              args_schema: Any = None) -> Any:

@@ -181,9 +181,10 @@ class SqliteStore:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM entries").fetchone()[0])
 
-    def rows(self) -> Iterator[dict[str, Any]]:
+    def rows(self, start: int = 0) -> Iterator[dict[str, Any]]:
         # Page by seq instead of holding a cursor: the caller may append between rows.
-        after: int | None = None
+        # seq is 1-based without gaps, so row position `start` is seq start + 1.
+        after: int | None = start if start > 0 else None
         while True:
             with self._lock:
                 page = self._db.execute(

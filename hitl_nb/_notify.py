@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from . import _override
 from ._log import FeedbackLog
 from ._log import log as default_log
-from ._schema import Decision, Level, ReviewRequest, utcnow
+from ._schema import Decision, Level, ReviewRequest, Source, utcnow
 from ._validate import DecisionError
 
 if TYPE_CHECKING:
@@ -134,9 +135,10 @@ class Feed:
             raise UndoError(f"no notification {notification_id!r:.80} in this feed.") from None
 
     def undo(self, notification_id: str, *, reviewer: str | None = None,
-             now: datetime | None = None) -> Any:
+             now: datetime | None = None, source: Source = "human") -> Any:
         """Run the action's compensator once (within its window) and log `undo`;
-        returns what the compensator returned. Raises `UndoError` saying why not."""
+        returns what the compensator returned. Raises `UndoError` saying why not.
+        (`source="simulated"`: a simulated reviewer undid it.)"""
         from ._session import default_reviewer
 
         now = now or utcnow()
@@ -149,12 +151,12 @@ class Feed:
             out = item.undo()
         except Exception as exc:
             item.state, item.undo_error = "undo_failed", f"{type(exc).__name__}: {exc}"
-            self._log_undo(item, who, now, f"undo failed: {item.undo_error}")
+            self._log_undo(item, who, now, f"undo failed: {item.undo_error}", source)
             self._changed()
             raise UndoError(f"the compensator of {item.request.action} raised "
                             f"{item.undo_error}; logged, and not retried.") from exc
         item.state, item.undone_at = "undone", now
-        self._log_undo(item, who, now, _result_text(out) or "undone")
+        self._log_undo(item, who, now, _result_text(out) or "undone", source)
         self._changed()
         return out
 
@@ -181,10 +183,11 @@ class Feed:
         return item
 
     @staticmethod
-    def _log_undo(item: Notification, reviewer: str, now: datetime, message: str) -> None:
+    def _log_undo(item: Notification, reviewer: str, now: datetime, message: str,
+                  source: Source = "human") -> None:
         # Stored as the reviewer withdrawing the action; the row's decision is "undo".
         decision = Decision(action="reject", args=item.request.args, message=message,
-                            reviewer=reviewer, source="human", request_id=item.id,
+                            reviewer=reviewer, source=source, request_id=item.id,
                             decided_at=now)
         item.log.record(item.request, decision, outcome="undo")
 
@@ -249,8 +252,10 @@ def notify(*, action: str, args: dict[str, Any] | None = None, result: Any = Non
 
     The row has `source="policy"`, `decision="auto"` and the result text in `message`;
     the action also appears in `feed` (default: `hitl_nb.feed()`), with Undo for
-    `undo_window` seconds when `undo` (a no-argument compensator) is given. Call it
-    where the action really ran: a node re-runs from its first line after an interrupt.
+    `undo_window` seconds when `undo` (a no-argument compensator) is given, or else when
+    a compensation is registered for `action` with `hitl_nb.compensate` (one registry for
+    undoing reviewed and automatic actions alike). Call it where the action really ran:
+    a node re-runs from its first line after an interrupt.
 
     >>> hitl_nb.notify(action="create_draft", args={"to": "ada@example.com"},
     ...                result="draft 12 saved", undo=lambda: drafts.delete(12))
@@ -264,6 +269,8 @@ def notify(*, action: str, args: dict[str, Any] | None = None, result: Any = Non
                         source="policy", request_id=request.request_id,
                         decided_at=request.requested_at)
     row = target.record(request, decision, outcome="auto")
+    if undo is None and (compensation := _override.compensation_for(action)) is not None:
+        undo = functools.partial(compensation, dict(request.args))
     (feed if feed is not None else _default_feed()).add(
         request, result, log=target, undo=undo, undo_window=undo_window)
     return row

@@ -32,11 +32,11 @@ import json
 import threading
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, cast, overload
 
+from ._review_base import StaleDecision
 from ._schema import Decision, ReviewRequest, canonical_json, utcnow
 from ._validate import DecisionError, _rating, _text
 
@@ -331,6 +331,19 @@ def compensate(action: str, fn: Compensation | None = None) -> Any:
     return fn
 
 
+def compensation_for(action: str) -> Compensation | None:
+    """The compensation registered for `action` with `compensate`, if any."""
+    return _by_action.get(action)
+
+
+def forget_compensation(action: str, restore: Compensation | None = None) -> None:
+    """Remove the compensation of `action` (or put `restore` back in its place)."""
+    if restore is None:
+        _by_action.pop(action, None)
+    else:
+        _by_action[action] = restore
+
+
 def register_undo(request_id: str, fn: Callable[[], Any]) -> None:
     """Register how to revert the one action logged under `request_id` (e.g. by `notify`)."""
     _by_request[request_id] = fn
@@ -367,27 +380,12 @@ def reset() -> None:
 
 
 # -- helpers shared by stop / redirect / undo ------------------------------------------
-@contextmanager
-def _exclusive(session: Session) -> Iterator[None]:
-    from ._session import SessionBusy
-
-    if session._busy:
-        raise SessionBusy("a decision is already being applied to this thread; "
-                          "wait until it finishes.")
-    session._busy = True
-    try:
-        yield
-    finally:
-        session._busy = False
-
-
 def _reviewer(session: Session, reviewer: str | None) -> str:
     return session.who(reviewer).name
 
 
 def _live_snapshot(session: Session) -> Any:
     """The head checkpoint, after checking that what we show as pending still is."""
-    from ._session import StaleDecision
 
     snap = session.graph.get_state(session.config)
     live = {i.id for i in snap.interrupts}
@@ -424,9 +422,8 @@ def _in_progress(session: Session, what: str) -> DecisionError:
 def stop(session: Session, reason: str | None = None, *,
          reviewer: str | None = None) -> list[Decision]:
     """End the paused run without resuming it (see `Session.stop`)."""
-    from ._session import StaleDecision
 
-    with _exclusive(session):
+    with session._exclusive():
         record = state(session).stop
         if record is not None:
             raise Stopped(f"thread {session.thread_id!r} is already {record}.")
@@ -511,7 +508,7 @@ def redirect(session: Session, instructions: str, *, request_id: str | None = No
     """Change course instead of deciding (see `Session.redirect`)."""
     from langgraph.types import Command
 
-    with _exclusive(session):
+    with session._exclusive():
         ensure_may_decide(session)
         text = _text(instructions, "instructions")
         if not (text or "").strip():
@@ -566,7 +563,6 @@ def _undo_target(newest_first: Iterator[dict[str, Any]],
     """The rows the undo reverts (the last decision and any sent with it in one step,
     newest first) and the automatic actions logged after them. Reads the thread's rows
     newest first and stops as soon as it has them, so the cost does not grow with the log."""
-    from ._session import StaleDecision
 
     later_auto: list[dict[str, Any]] = []
     last = next(newest_first, None)
@@ -640,9 +636,8 @@ def _call(row: dict[str, Any]) -> str:
 def undo(session: Session, request_id: str | None = None, *, comment: Any = None,
          reviewer: str | None = None) -> UndoReport:
     """Revert the thread's last decision (see `Session.undo`)."""
-    from ._session import StaleDecision
 
-    with _exclusive(session):
+    with session._exclusive():
         if session.status == "running":
             raise _in_progress(session, "undo()")
         comment = _text(comment, "comment")

@@ -13,14 +13,22 @@ Three payload families are understood without any change to the user's graph:
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
 import jsonschema
 
-from ._schema import ACTIONS, ASK_MARKER, LEVELS, Action, Decision, Level, ReviewRequest
+from ._schema import (
+    ACTIONS,
+    ASK_MARKER,
+    LEVELS,
+    Action,
+    Decision,
+    Level,
+    ReviewRequest,
+    bounded_number,
+)
 
 PLAIN_REASON_KEYS = ("question", "reason", "message", "description", "instruction", "task",
                      "prompt")
@@ -45,14 +53,8 @@ def _require_json(value: Any, what: str) -> None:
 
 
 def _confidence(value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise PayloadError(f"confidence must be a number between 0 and 1, got {value!r}.")
-    if not 0.0 <= float(value) <= 1.0:
-        raise PayloadError(f"confidence must be between 0 and 1, got {value!r}; "
-                           "scale percentages by 1/100.")
-    return float(value)
+    return bounded_number(value, "confidence", 0, 1, PayloadError,
+                          "; scale percentages by 1/100")
 
 
 def _allowed(value: Any, where: str) -> tuple[Action, ...]:

@@ -27,7 +27,7 @@ import math
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 from ._payloads import PayloadError, _confidence
 from ._schema import LEVELS, Level
@@ -64,6 +64,14 @@ class Proposal:
     args: dict[str, Any] = field(default_factory=dict)
     confidence: float | None = None
     risk: str | float | None = None
+    agent: str | None = None
+
+
+class Recalibrates(Protocol):
+    """Maps an agent's stated confidence to a calibrated one (`hitl_nb.Calibrator`)."""
+
+    def __call__(self, confidence: float, *, action: str | None = None,
+                 agent: str | None = None) -> float: ...
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -265,13 +273,17 @@ class ConfidenceBelow(Gate):
 
     >>> ConfidenceBelow(0.6)                      # unsure -> confirm
     >>> ConfidenceBelow(0.3, level="human_leads")
+    >>> ConfidenceBelow(0.6, calibrator=hitl_nb.Calibrator.fit(log))   # calibrated first
 
     Without a confidence the gate is skipped (``on_missing="fire"`` to stop instead).
+    With a `calibrator` the stated confidence is first mapped to how often such
+    proposals were approved as is (see `hitl_nb.Calibrator`), and the reason names both.
     """
 
     threshold: float
     _: KW_ONLY
     on_missing: Missing = "skip"
+    calibrator: Recalibrates | None = None
     kind: ClassVar[str] = "confidence"
 
     def __post_init__(self) -> None:
@@ -286,13 +298,23 @@ class ConfidenceBelow(Gate):
             if self.on_missing == "fire":
                 return "confidence unknown", {"confidence": None}
             return None
+        if self.calibrator is not None:
+            calibrated = float(self.calibrator(proposal.confidence, action=proposal.action,
+                                               agent=proposal.agent))
+            if calibrated < self.threshold:
+                return (f"calibrated confidence {calibrated:.2f} (agent said "
+                        f"{proposal.confidence:g}) < {self.threshold:g}",
+                        {"confidence": proposal.confidence, "calibrated": calibrated})
+            return None
         if proposal.confidence < self.threshold:
             return (f"confidence {proposal.confidence:g} < {self.threshold:g}",
                     {"confidence": proposal.confidence})
         return None
 
     def describe(self) -> str:
-        return f"{self.id}: below {self.threshold:g}{self._scope()} -> {self.level}"
+        calibrated = " (calibrated)" if self.calibrator is not None else ""
+        return (f"{self.id}: below {self.threshold:g}{calibrated}{self._scope()} -> "
+                f"{self.level}")
 
 
 def _number(value: Any) -> float | None:
@@ -485,7 +507,8 @@ class Policy:
         bad = [g for g in gates if not isinstance(g, Gate)]
         if bad:
             raise TypeError(f"Policy takes gates (Critical, Threshold, ConfidenceBelow, "
-                            f"RiskAtLeast, RequiresRole, TwoPersonRule or a Gate subclass), "
+                            f"RiskAtLeast, RequiresRole, TwoPersonRule, TrustGate or a Gate "
+                            f"subclass), "
                             f"got {bad[0]!r:.80}")
         if default not in LEVELS:
             raise ValueError(f"default must be one of {list(LEVELS)}, got {default!r}")
@@ -493,8 +516,10 @@ class Policy:
         object.__setattr__(self, "default", default)
 
     def evaluate(self, action: str, args: dict[str, Any] | None = None, *,
-                 confidence: float | None = None, risk: str | float | None = None) -> Verdict:
-        """Run every gate on one proposed action; returns the combined `Verdict`."""
+                 confidence: float | None = None, risk: str | float | None = None,
+                 agent: str | None = None) -> Verdict:
+        """Run every gate on one proposed action; returns the combined `Verdict`.
+        `agent` names who proposes it (per-agent gates such as `TrustGate` read it)."""
         if not isinstance(action, str) or not action:
             raise TypeError(f"action must be a non-empty string, got {action!r}")
         if args is not None and not isinstance(args, dict):
@@ -504,7 +529,7 @@ class Policy:
         except PayloadError as exc:
             raise ValueError(str(exc)) from None
         proposal = Proposal(action=action, args=dict(args or {}), confidence=confidence,
-                            risk=risk)
+                            risk=risk, agent=agent)
         fired = tuple(hit for gate in self.gates if (hit := gate.check(proposal)) is not None)
         level = max((self.default, *(f.level for f in fired)), key=rank)
         roles = tuple(dict.fromkeys(role for f in fired for role in f.roles))
@@ -516,9 +541,10 @@ class Policy:
                        confidence=confidence, risk=risk)
 
     def explain(self, action: str, args: dict[str, Any] | None = None, *,
-                confidence: float | None = None, risk: str | float | None = None) -> str:
+                confidence: float | None = None, risk: str | float | None = None,
+                agent: str | None = None) -> str:
         """`str(self.evaluate(...))`: the level and every gate that fired."""
-        return str(self.evaluate(action, args, confidence=confidence, risk=risk))
+        return str(self.evaluate(action, args, confidence=confidence, risk=risk, agent=agent))
 
     def guard(self, target: Any = None, /, **options: Any) -> Any:
         """One line of oversight: wrap a function, a LangChain tool or a `ToolNode`.

@@ -8,12 +8,11 @@ through `Session.decide` / `Session.decide_many`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
-from ._schema import Decision, ReviewRequest, canonical_json
+from ._schema import Decision, ReviewRequest, bounded_number, canonical_json
 
 if TYPE_CHECKING:
     from ._session import Session
@@ -33,13 +32,7 @@ class QueryError(ValueError):
 
 
 def _confidence(value: Any, name: str) -> float | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise QueryError(f"{name} must be a number from 0 to 1, got {value!r:.40}.")
-    if not 0 <= value <= 1:
-        raise QueryError(f"{name} must be from 0 to 1, got {value!r}.")
-    return float(value)
+    return bounded_number(None if value == "" else value, name, 0, 1, QueryError)
 
 
 def _label(value: Any, name: str) -> str | None:

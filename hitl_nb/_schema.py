@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
@@ -37,6 +38,21 @@ LEVELS: tuple[Level, ...] = get_args(Level)
 
 ASK_MARKER = "__hitl_nb__"
 """Key that marks a `hitl_nb.ask` payload and its resume value (a format version)."""
+
+
+def bounded_number(value: Any, name: str, low: float, high: float,
+                   error: type[Exception] = ValueError, hint: str = "") -> float | None:
+    """`value` as a float in [low, high] (None stays None), else `error` naming the rule.
+
+    Shared by every place that takes a confidence or a rating from outside, so a bool,
+    NaN or "0.8" is refused the same way everywhere."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise error(f"{name} must be a number between {low:g} and {high:g}, got {value!r:.40}.")
+    if not low <= value <= high:
+        raise error(f"{name} must be between {low:g} and {high:g}, got {value!r}{hint}.")
+    return float(value)
 
 
 def utcnow() -> datetime:

@@ -28,6 +28,7 @@ from ._payloads import (
     plain_resume_value,
     requests_from_value,
 )
+from ._review_base import StaleDecision
 from ._reviewer import (
     Approvals,
     NotAuthorized,
@@ -46,18 +47,9 @@ if TYPE_CHECKING:
     from ._policy import Policy
     from ._preferences import Preferences
     from ._source import ReviewSource
-    from .widgets.review import ReviewWidget
 
 Status = Literal["idle", "running", "pending", "done", "error", "stopped", "halted"]
 ResumeAs = Callable[[ReviewRequest, Decision], Any]
-
-
-class StaleDecision(DecisionError):
-    """The request is no longer pending (already decided, or the thread moved on)."""
-
-
-class SessionBusy(DecisionError):
-    """A decision is being applied right now; the new one was not taken."""
 
 
 def default_reviewer() -> str:
@@ -66,7 +58,7 @@ def default_reviewer() -> str:
     return current_reviewer().name
 
 
-class Session(CollabDecisions):
+class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
     """Drive one graph and thread; review what it pauses for.
 
     >>> session = Session(graph, {"configurable": {"thread_id": "t1"}})
@@ -101,12 +93,9 @@ class Session(CollabDecisions):
         self.error: BaseException | None = None
         self.problems: list[str] = []
         self.history: list[tuple[ReviewRequest, Decision]] = []
-        self._pending: dict[str, ReviewRequest] = {}
+        self._init_review()
         self._seen: dict[str, ReviewRequest] = {}
         self._staged: dict[str, Decision] = {}
-        self._listeners: list[Callable[[], None]] = []
-        self._busy = False
-        self._widget: ReviewWidget | None = None
         _override.track(self)
 
     # -- reading -----------------------------------------------------------------
@@ -115,21 +104,8 @@ class Session(CollabDecisions):
         return str(self.config["configurable"]["thread_id"])
 
     @property
-    def pending(self) -> list[ReviewRequest]:
-        """Requests waiting for a decision, in the order the graph raised them."""
-        return list(self._pending.values())
-
-    @property
-    def done(self) -> bool:
-        return self.status == "done"
-
-    def subscribe(self, listener: Callable[[], None]) -> None:
-        """Call `listener()` after every change of status, pending, history or result."""
-        self._listeners.append(listener)
-
-    def _changed(self) -> None:
-        for listener in list(self._listeners):
-            listener()
+    def _where(self) -> str:
+        return f"on thread {self.thread_id!r}"
 
     def refresh(self) -> Session:
         """Re-read what is pending from the graph's checkpoint (e.g. after a restart)."""
@@ -183,7 +159,7 @@ class Session(CollabDecisions):
         if confidence is None and isinstance(values, dict):
             confidence = confidence_of(values.get("messages"))
         verdict = self.policy.evaluate(request.action, request.args, confidence=confidence,
-                                       risk=request.risk)
+                                       risk=request.risk, agent=request.agent)
         return replace(request, confidence=confidence, level=verdict.level,
                        gate=verdict.gate, gate_reason=verdict.explanation if verdict.fired
                        else None, gates=tuple(verdict.gates),
@@ -198,7 +174,7 @@ class Session(CollabDecisions):
                 or not isinstance(args, dict):
             return
         verdict = self.policy.evaluate(request.action, args, confidence=request.confidence,
-                                       risk=request.risk)
+                                       risk=request.risk, agent=request.agent)
         if not who.holds(verdict.required_roles):
             raise NotAuthorized(f"the edited arguments need role "
                                 f"{' + '.join(verdict.required_roles)} ({verdict.explanation}); "
@@ -287,21 +263,6 @@ class Session(CollabDecisions):
         self.refresh()
 
     # -- deciding ----------------------------------------------------------------
-    def _request(self, request_id: str | None) -> ReviewRequest:
-        if request_id is None:
-            if len(self._pending) == 1:
-                return next(iter(self._pending.values()))
-            if not self._pending:
-                raise StaleDecision(f"nothing is pending on thread {self.thread_id!r} "
-                                    f"(status: {self.status}).")
-            raise DecisionError(f"{len(self._pending)} requests are pending; pass request_id= "
-                                f"one of {list(self._pending)}.")
-        if request_id not in self._pending:
-            raise StaleDecision(f"request {request_id!r} is not pending on thread "
-                                f"{self.thread_id!r}: it was already decided or the run moved "
-                                "on. Pending now: " + (", ".join(self._pending) or "nothing"))
-        return self._pending[request_id]
-
     def decide(self, request_id: str | None, action: Action | str, *, args: Any = None,
                message: Any = None, rating: Any = None, comment: Any = None,
                reviewer: str | Reviewer | None = None, source: Source = "human",
@@ -312,11 +273,7 @@ class Session(CollabDecisions):
         logged). Under a multi-approver rule an approval short of the count is logged
         and the request stays pending. `action="override"` with `result=` is a manual
         override (see `override`)."""
-        if self._busy:
-            raise SessionBusy("a decision is already being applied to this thread; "
-                              "wait until it finishes.")
-        self._busy = True
-        try:
+        with self._exclusive():
             _override.ensure_may_decide(self)
             request = self._request(request_id)
             if self._expire([request]):
@@ -349,8 +306,6 @@ class Session(CollabDecisions):
             del self._pending[request.request_id]
             self.history.append((original, decision))
             self._apply(original, decision)
-        finally:
-            self._busy = False
         return decision
 
     def _check_still_pending(self, *requests: ReviewRequest) -> None:
@@ -377,11 +332,7 @@ class Session(CollabDecisions):
 
         >>> session.decide_many([r.request_id for r in session.pending[:100]], "approve")
         """
-        if self._busy:
-            raise SessionBusy("a decision is already being applied to this thread; "
-                              "wait until it finishes.")
-        self._busy = True
-        try:
+        with self._exclusive():
             _override.ensure_may_decide(self)
             requests = [self._request(rid) for rid in dict.fromkeys(request_ids)]
             if not requests:
@@ -419,8 +370,6 @@ class Session(CollabDecisions):
                 self._submit()
             else:
                 self._changed()  # a batched interrupt still waits for its other actions
-        finally:
-            self._busy = False
         return decisions
 
     def _submittable(self) -> bool:
@@ -486,14 +435,9 @@ class Session(CollabDecisions):
     def submit(self) -> Session:
         """Resume now with every interrupt whose requests are all decided; the others
         stay pending. Needed only while several requests are open at once."""
-        if self._busy:
-            raise SessionBusy("a decision is already being applied to this thread.")
         _override.ensure_may_decide(self)
-        self._busy = True
-        try:
+        with self._exclusive():
             self._submit()
-        finally:
-            self._busy = False
         return self
 
     def _check_bound(self) -> None:
@@ -543,43 +487,6 @@ class Session(CollabDecisions):
         if first.kind == "plain":
             return (self.resume_as or plain_resume_value)(first, decision)
         return decision.to_resume()
-
-    def approve(self, request_id: str | None = None, *, rating: float | None = None,
-                comment: str | None = None,
-                reviewer: str | Reviewer | None = None) -> Decision:
-        """Approve the pending request as proposed."""
-        return self.decide(request_id, "approve", rating=rating, comment=comment,
-                           reviewer=reviewer)
-
-    def edit(self, args: dict[str, Any], request_id: str | None = None, *,
-             rating: float | None = None, comment: str | None = None,
-             reviewer: str | Reviewer | None = None) -> Decision:
-        """Approve with changed arguments (validated against the request's schema)."""
-        return self.decide(request_id, "edit", args=args, rating=rating, comment=comment,
-                           reviewer=reviewer)
-
-    def reject(self, message: str | None = None, request_id: str | None = None, *,
-               rating: float | None = None, comment: str | None = None,
-               reviewer: str | Reviewer | None = None) -> Decision:
-        """Refuse the action; `message` tells the agent why."""
-        return self.decide(request_id, "reject", message=message, rating=rating,
-                           comment=comment, reviewer=reviewer)
-
-    def respond(self, text: str, request_id: str | None = None, *,
-                rating: float | None = None, comment: str | None = None,
-                reviewer: str | Reviewer | None = None) -> Decision:
-        """Answer in place of the action (the agent receives `text`)."""
-        return self.decide(request_id, "respond", message=text, rating=rating,
-                           comment=comment, reviewer=reviewer)
-
-    # -- display -----------------------------------------------------------------
-    def widget(self) -> ReviewWidget:
-        """The review widget for this session (one per session, shared by all views)."""
-        if self._widget is None:
-            from .widgets.review import ReviewWidget
-
-            self._widget = ReviewWidget(self)
-        return self._widget
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         from .widgets.plan import view  # a plan view joins the widget for shared plans

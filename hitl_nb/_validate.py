@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import jsonschema
 
-from ._schema import ACTIONS, Decision, ReviewRequest, Source, canonical_json
+from ._schema import ACTIONS, Decision, ReviewRequest, Source, bounded_number, canonical_json
 
 MAX_TEXT = 20_000
 """Longest message or comment accepted (keeps the log and the checkpoint small)."""
@@ -70,13 +69,7 @@ def _text(value: Any, name: str) -> str | None:
 
 
 def _rating(value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise DecisionError(f"rating must be a number from 1 to 5, got {value!r}.")
-    if not 1 <= value <= 5:
-        raise DecisionError(f"rating must be from 1 to 5, got {value!r}.")
-    return float(value)
+    return bounded_number(value, "rating", 1, 5, DecisionError)
 
 
 def make_decision(request: ReviewRequest, action: Any, *, args: Any = None,

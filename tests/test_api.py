@@ -32,6 +32,8 @@ def test_public_names_are_pinned():
         # collaborative execution: shared plans, co-editing, human leads
         "Answer", "NeedsHuman", "Plan", "PlanWidget", "Step", "ask_input", "ask_plan",
         "plan_graph",
+        # trust calibration: earned autonomy, calibrated confidence
+        "Calibrator", "Trust", "TrustChange", "TrustGate", "TrustStatus",
     ])
     for name in hitl_nb.__all__:
         assert hasattr(hitl_nb, name), name
@@ -48,6 +50,6 @@ def test_widget_javascript_never_parses_html_from_strings():
 
 
 def test_widget_assets_ship_with_the_package():
-    for name in ("review", "batch", "feed", "plan"):
+    for name in ("shared", "review", "batch", "feed", "plan"):
         assert (WIDGETS / f"{name}.js").is_file()
         assert (WIDGETS / f"{name}.css").is_file()

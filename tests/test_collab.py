@@ -388,3 +388,17 @@ def test_patches_of_reordered_lists_name_the_values_they_change():
     assert changes(before, after)  # no exception, and something changed
     shown = changes({"xs": ["a", "b", "c"]}, {"xs": ["c"]})
     assert {e.get("old") for e in shown if e["op"] == "remove"} <= {"a", "b", "c"}
+
+
+def test_the_edit_distance_of_a_long_plan_is_the_exact_levenshtein_distance():
+    from rapidfuzz.distance import Levenshtein
+
+    from hitl_nb._schema import canonical_json
+
+    session = plan_session()
+    proposed = Plan.from_request(session.pending[0])
+    reviewed = proposed.move("s5", 0).assign("s4", "agent")
+    session.edit(reviewed.as_args())
+    row = hitl_nb.log().to_pandas().iloc[0]
+    assert row.edit_distance == Levenshtein.distance(canonical_json(proposed.as_args()),
+                                                     canonical_json(reviewed.as_args()))

@@ -256,3 +256,23 @@ def test_a_burst_of_notifications_is_synced_at_most_ten_times_a_second(
         assert widget.items[-1]["args"] == {"n": 499}
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_a_compensation_registered_with_compensate_is_the_feeds_undo(fresh_default_feed):
+    """One registry: `hitl_nb.compensate` serves Session.undo and the notification feed."""
+    from hitl_nb import _override
+
+    calendar = Calendar()
+    try:
+        hitl_nb.compensate("send_invite", lambda args: calendar.cancel(args["id"]))
+        made = calendar.invite("ada@example.com")
+        hitl_nb.notify(action="send_invite", args={"id": made["id"]}, result=made)
+        item = fresh_default_feed.items[0]
+        assert item.can_undo()
+        fresh_default_feed.undo(item.id)
+        assert calendar.cancelled == [made["id"]]
+        with pytest.raises(hitl_nb.UndoError):
+            fresh_default_feed.undo(item.id)
+        assert calendar.cancelled == [made["id"]]  # once
+    finally:
+        _override.reset()

@@ -3,7 +3,6 @@ in the seed's colours with text that meets WCAG AA contrast."""
 
 from __future__ import annotations
 
-import pathlib
 import re
 
 import pytest
@@ -11,8 +10,8 @@ from conftest import config, plain_graph
 
 import hitl_nb
 from hitl_nb._schema import LEVELS
+from hitl_nb.widgets.feed import FeedWidget
 
-WIDGETS = pathlib.Path(hitl_nb.__file__).parent / "widgets"
 SEED = {"autonomy": "#4caf50", "notify": "#8bc34a", "confirm": "#ffc107",
         "collaborate": "#ff9800", "human_leads": "#f44336"}  # seed/human-in-the-loop.md
 
@@ -49,12 +48,16 @@ def level_rules(css: str) -> tuple[dict[str, str], dict[str, str]]:
     return backgrounds, colours
 
 
-@pytest.mark.parametrize("name", ["review.css", "batch.css", "feed.css"])
-def test_level_chips_use_the_seed_colours_with_accessible_text(name):
-    backgrounds, colours = level_rules((WIDGETS / name).read_text())
+WIDGET_CLASSES = [hitl_nb.ReviewWidget, hitl_nb.BatchReview, FeedWidget, hitl_nb.PlanWidget]
+
+
+@pytest.mark.parametrize("widget", WIDGET_CLASSES, ids=lambda w: w.__name__)
+def test_level_chips_use_the_seed_colours_with_accessible_text(widget):
+    """The styles each widget actually ships (shared rules first, then its own)."""
+    backgrounds, colours = level_rules(str(widget._css))
     assert backgrounds == SEED
     for level in LEVELS:
-        assert contrast(backgrounds[level], colours[level]) >= 4.5, (name, level)
+        assert contrast(backgrounds[level], colours[level]) >= 4.5, (widget.__name__, level)
 
 
 def test_every_payload_kind_carries_a_level(graph):

@@ -11,21 +11,22 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._log import FeedbackLog
 from .._log import log as default_log
+from .._review_base import ReviewBase, StaleDecision
+from .._reviewer import Reviewer, as_reviewer
 from .._schema import Action, Decision, ReviewRequest, Source
-from .._session import SessionBusy, StaleDecision, Status, default_reviewer
+from .._session import Status, default_reviewer
 from .._validate import DecisionError, make_decision
 
 if TYPE_CHECKING:
-    from ..widgets.review import ReviewWidget
+    pass
 
 
-class AdapterSession:
+class AdapterSession(ReviewBase):
     """One run of another framework's agent under review (see `hitl_nb.adapters`).
 
     Subclasses set `framework` (the log's `framework` column) and implement `_resume`;
@@ -47,34 +48,18 @@ class AdapterSession:
         self.error: BaseException | None = None
         self.problems: list[str] = []
         self.history: list[tuple[ReviewRequest, Decision]] = []
-        self._pending: dict[str, ReviewRequest] = {}
+        self._init_review()
         self._staged: dict[str, tuple[ReviewRequest, Decision]] = {}
-        self._listeners: list[Callable[[], None]] = []
-        self._busy = False
-        self._widget: ReviewWidget | None = None
 
     # -- reading -----------------------------------------------------------------
-    @property
-    def pending(self) -> list[ReviewRequest]:
-        """Requests waiting for a decision, in the order the framework raised them."""
-        return list(self._pending.values())
-
     @property
     def staged(self) -> list[str]:
         """Request ids decided (and logged) but not yet sent to the framework."""
         return list(self._staged)
 
     @property
-    def done(self) -> bool:
-        return self.status == "done"
-
-    def subscribe(self, listener: Callable[[], None]) -> None:
-        """Call `listener()` after every change of status, pending, history or result."""
-        self._listeners.append(listener)
-
-    def _changed(self) -> None:
-        for listener in list(self._listeners):
-            listener()
+    def _where(self) -> str:
+        return f"in this {self.framework} run"
 
     # -- what subclasses call when their run stops -----------------------------------
     def _running(self) -> None:
@@ -127,32 +112,13 @@ class AdapterSession:
         self._changed()
 
     # -- deciding ----------------------------------------------------------------
-    def _request(self, request_id: str | None) -> ReviewRequest:
-        if request_id is None:
-            if len(self._pending) == 1:
-                return next(iter(self._pending.values()))
-            if not self._pending:
-                raise StaleDecision(f"nothing is pending in this {self.framework} run "
-                                    f"(status: {self.status}).")
-            raise DecisionError(f"{len(self._pending)} requests are pending; pass request_id= "
-                                f"one of {list(self._pending)}.")
-        if request_id not in self._pending:
-            raise StaleDecision(f"request {request_id!r} is not pending in this "
-                                f"{self.framework} run: it was already decided or the run "
-                                "moved on. Pending now: " + (", ".join(self._pending) or "nothing"))
-        return self._pending[request_id]
-
     def decide(self, request_id: str | None, action: Action | str, *, args: Any = None,
                message: Any = None, rating: Any = None, comment: Any = None,
-               reviewer: str | None = None, source: Source = "human") -> Decision:
+               reviewer: str | Reviewer | None = None, source: Source = "human") -> Decision:
         """Validate, log, then resume the framework once every pending call is decided.
         Raises `DecisionError` (nothing logged, nothing resumed) or re-raises what the
         framework raised after resuming (the decision stays logged)."""
-        if self._busy:
-            raise SessionBusy(f"a decision is already being applied to this {self.framework} "
-                              "run; wait until it finishes.")
-        self._busy = True
-        try:
+        with self._exclusive():
             request = self._request(request_id)
             if not self._live(request):
                 del self._pending[request.request_id]
@@ -160,9 +126,11 @@ class AdapterSession:
                 raise StaleDecision(f"request {request.request_id!r} is no longer awaited by "
                                     f"the {self.framework} run (cancelled or answered "
                                     "elsewhere); nothing resumed.")
+            who = as_reviewer(reviewer)
             decision = make_decision(request, action, args=args, message=message,
                                      rating=rating, comment=comment,
-                                     reviewer=reviewer or self.reviewer or default_reviewer(),
+                                     reviewer=who.name if who else (self.reviewer
+                                                                    or default_reviewer()),
                                      source=source)
             self.log.record(request, decision, framework=self.framework, run_id=self.run_id)
             del self._pending[request.request_id]
@@ -174,21 +142,13 @@ class AdapterSession:
                 self._changed()
             else:
                 self._submit()
-        finally:
-            self._busy = False
         return decision
 
     def submit(self) -> AdapterSession:
         """Resume now with what is decided; the undecided calls pause the run again.
         Only for frameworks that allow it (`partial_submit`)."""
-        if self._busy:
-            raise SessionBusy(f"a decision is already being applied to this {self.framework} "
-                              "run.")
-        self._busy = True
-        try:
+        with self._exclusive():
             self._submit()
-        finally:
-            self._busy = False
         return self
 
     def _submit(self) -> None:
@@ -204,45 +164,6 @@ class AdapterSession:
     def expire_overdue(self, now: datetime | None = None) -> list[ReviewRequest]:
         """Adapter requests carry no deadline, so nothing expires."""
         return []
-
-    def approve(self, request_id: str | None = None, *, rating: float | None = None,
-                comment: str | None = None, reviewer: str | None = None) -> Decision:
-        """Approve the pending call as proposed."""
-        return self.decide(request_id, "approve", rating=rating, comment=comment,
-                           reviewer=reviewer)
-
-    def edit(self, args: dict[str, Any], request_id: str | None = None, *,
-             rating: float | None = None, comment: str | None = None,
-             reviewer: str | None = None) -> Decision:
-        """Approve with changed arguments (only where the framework can take them)."""
-        return self.decide(request_id, "edit", args=args, rating=rating, comment=comment,
-                           reviewer=reviewer)
-
-    def reject(self, message: str | None = None, request_id: str | None = None, *,
-               rating: float | None = None, comment: str | None = None,
-               reviewer: str | None = None) -> Decision:
-        """Refuse the call; `message` tells the agent why."""
-        return self.decide(request_id, "reject", message=message, rating=rating,
-                           comment=comment, reviewer=reviewer)
-
-    def respond(self, text: str, request_id: str | None = None, *,
-                rating: float | None = None, comment: str | None = None,
-                reviewer: str | None = None) -> Decision:
-        """Answer in place of the call (only where the framework takes an answer)."""
-        return self.decide(request_id, "respond", message=text, rating=rating,
-                           comment=comment, reviewer=reviewer)
-
-    # -- display -----------------------------------------------------------------
-    def widget(self) -> ReviewWidget:
-        """The review widget for this run (one per session, shared by all views)."""
-        if self._widget is None:
-            from ..widgets.review import ReviewWidget
-
-            self._widget = ReviewWidget(self)
-        return self._widget
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget()._repr_mimebundle_(**kwargs)
 
     def __repr__(self) -> str:
         return (f"<{type(self).__name__} framework={self.framework} status={self.status} "

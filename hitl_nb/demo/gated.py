@@ -7,6 +7,7 @@ tools run by a `ToolNode` that a `Policy` guards in one line:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -14,6 +15,7 @@ from langchain_core.tools import BaseTool, tool
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 
+from .._log import FeedbackLog
 from .._policy import ConfidenceBelow, Critical, Policy, RequiresRole, Threshold, TwoPersonRule
 from .support import ScriptedSupportModel, SupportDesk
 
@@ -69,11 +71,16 @@ def support_policy() -> Policy:
 
 
 def gated_support_agent(desk: SupportDesk | None = None, *, policy: Policy | None = None,
-                        checkpointer: Any = None, model: BaseChatModel | None = None) -> Any:
+                        checkpointer: Any = None, model: BaseChatModel | None = None,
+                        tools: Sequence[BaseTool] | None = None,
+                        log: FeedbackLog | None = None) -> Any:
     """Compile the gated support agent (an `InMemorySaver` unless a checkpointer is given).
 
     >>> graph = gated_support_agent(SupportDesk())
     >>> hitl_nb.Session(graph).invoke({"messages": [("user", "refund order 1042")]})
+
+    `tools`: the tools its `ToolNode` runs (default `support_tools(desk)`); `log`: where
+    notify-level actions are recorded (default: the kernel's log).
     """
     if checkpointer is None:
         from langgraph.checkpoint.memory import InMemorySaver
@@ -88,7 +95,8 @@ def gated_support_agent(desk: SupportDesk | None = None, *, policy: Policy | Non
 
     builder = StateGraph(MessagesState)
     builder.add_node("agent", agent)
-    builder.add_node("tools", policy.guard(ToolNode(support_tools(desk)), agent="support"))
+    toolbox = list(tools) if tools is not None else support_tools(desk)
+    builder.add_node("tools", policy.guard(ToolNode(toolbox), agent="support", log=log))
     builder.add_edge(START, "agent")
     builder.add_conditional_edges("agent", tools_condition)
     builder.add_edge("tools", "agent")

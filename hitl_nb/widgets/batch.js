@@ -2,31 +2,9 @@
 // are in the model (and in the DOM); filtering, sorting and paging run in Python.
 // Agent output is untrusted: every string goes through textContent / DOM properties.
 
-const LEVELS = {
-  autonomy: "Full autonomy",
-  notify: "Notify",
-  confirm: "Confirm",
-  collaborate: "Collaborate",
-  human_leads: "Human leads",
-};
 const TRAITS = ["rows", "view", "counts", "facets", "token", "confirm", "errors", "notice"];
 const SORTABLE = { action: "Action", risk: "Risk", confidence: "Confidence", thread: "Thread", status: "Status" };
 const PAGE_SIZES = [10, 25, 50, 100];
-
-/**
- * @param {string} tag
- * @param {{cls?: string, text?: string, attrs?: Record<string, string>}} [opts]
- * @param {Node[]} [children]
- * @returns {HTMLElement}
- */
-function h(tag, opts = {}, children = []) {
-  const el = document.createElement(tag);
-  if (opts.cls) el.className = opts.cls;
-  if (opts.text !== undefined) el.textContent = opts.text;
-  for (const [k, v] of Object.entries(opts.attrs ?? {})) el.setAttribute(k, v);
-  for (const child of children) el.append(child);
-  return el;
-}
 
 /**
  * @param {string} text
@@ -40,65 +18,6 @@ function button(text, testid, cls = "") {
 
 /** @param {number} n */
 const fmt = (n) => n.toLocaleString("en-US");
-
-/** @param {unknown} args */
-function compact(args) {
-  if (!args || typeof args !== "object") return JSON.stringify(args);
-  return Object.entries(args).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(", ");
-}
-
-/**
- * A small typed editor for one argument (the review widget has the full one).
- * @param {string} key
- * @param {unknown} value
- * @param {any} schema
- * @param {string} id
- */
-function fieldEditor(key, value, schema, id) {
-  const type = Array.isArray(schema?.type) ? schema.type[0] : schema?.type;
-  /** @type {HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement} */
-  let input;
-  /** @type {() => unknown} */
-  let read;
-  if (Array.isArray(schema?.enum)) {
-    const select = document.createElement("select");
-    schema.enum.forEach((/** @type {unknown} */ option, /** @type {number} */ i) => {
-      select.append(h("option", { text: String(option), attrs: { value: String(i) } }));
-      if (JSON.stringify(option) === JSON.stringify(value)) select.value = String(i);
-    });
-    input = select;
-    read = () => schema.enum[Number(select.value)];
-  } else if (type === "boolean") {
-    const box = document.createElement("input");
-    box.type = "checkbox";
-    box.checked = value === true;
-    input = box;
-    read = () => box.checked;
-  } else if (type === "number" || type === "integer") {
-    const num = document.createElement("input");
-    num.type = "number";
-    num.step = type === "integer" ? "1" : "any";
-    num.value = value === null || value === undefined ? "" : String(value);
-    input = num;
-    read = () => (num.value.trim() === "" ? null : Number(num.value));
-  } else if (type === "string") {
-    const area = document.createElement("textarea");
-    area.rows = Math.min(8, Math.max(1, String(value ?? "").split("\n").length));
-    area.value = String(value ?? "");
-    input = area;
-    read = () => (area.value === "" && value === null ? null : area.value);
-  } else {
-    const area = document.createElement("textarea");
-    area.rows = 3;
-    area.value = JSON.stringify(value ?? null, null, 2);
-    input = area;
-    read = () => JSON.parse(area.value);
-  }
-  input.id = id;
-  input.className = "hitl-input";
-  input.dataset.field = key;
-  return { row: h("div", { cls: "hitl-field" }, [h("label", { cls: "hitl-label", text: key, attrs: { for: id } }), input]), read, key };
-}
 
 /** @type {import("npm:@anywidget/types").Render} */
 function render({ model, el }) {

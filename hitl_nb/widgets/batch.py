@@ -19,7 +19,6 @@ same rules as a single click and logged one row per item.
 from __future__ import annotations
 
 import gc
-import pathlib
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -31,11 +30,11 @@ import traitlets
 from .._diff import editor_schema
 from .._queue import Filter, Item, Query, QueryError, Queue
 from .._validate import MAX_TEXT, DecisionError, schema_for
+from . import _assets
 
 if TYPE_CHECKING:
     from .._session import Session
 
-_HERE = pathlib.Path(__file__).parent
 MESSAGE_KEYS: dict[str, frozenset[str]] = {
     "query": frozenset({"type", "query", "seq"}),
     "decide": frozenset({"type", "token", "action", "ids", "message"}),
@@ -91,8 +90,8 @@ class BatchReview(anywidget.AnyWidget):
     >>> batch.approve_matching(expected=batch.matching_approvable)
     """
 
-    _esm = _HERE / "batch.js"
-    _css = _HERE / "batch.css"
+    _esm = _assets.esm("batch.js")
+    _css = _assets.css("batch.css")
 
     rows: traitlets.List[dict[str, Any]] = traitlets.List([]).tag(sync=True)
     view: traitlets.Dict[str, Any] = traitlets.Dict({}).tag(sync=True)

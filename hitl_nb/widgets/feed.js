@@ -1,35 +1,7 @@
 // hitl_nb notification feed: what the agent did without stopping, newest first, with Undo
 // while an action's window is open. Strings go through textContent only.
 
-const LEVELS = {
-  autonomy: "Full autonomy",
-  notify: "Notify",
-  confirm: "Confirm",
-  collaborate: "Collaborate",
-  human_leads: "Human leads",
-};
 const STATES = { undoing: "undoing…", undone: "undone", undo_failed: "undo failed" };
-
-/**
- * @param {string} tag
- * @param {{cls?: string, text?: string, attrs?: Record<string, string>}} [opts]
- * @param {Node[]} [children]
- * @returns {HTMLElement}
- */
-function h(tag, opts = {}, children = []) {
-  const el = document.createElement(tag);
-  if (opts.cls) el.className = opts.cls;
-  if (opts.text !== undefined) el.textContent = opts.text;
-  for (const [k, v] of Object.entries(opts.attrs ?? {})) el.setAttribute(k, v);
-  for (const child of children) el.append(child);
-  return el;
-}
-
-/** @param {unknown} args */
-function compact(args) {
-  if (!args || typeof args !== "object") return JSON.stringify(args);
-  return Object.entries(args).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(", ");
-}
 
 /** @type {import("npm:@anywidget/types").Render} */
 function render({ model, el }) {

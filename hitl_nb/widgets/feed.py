@@ -9,7 +9,6 @@ forged id runs no compensator. Refusals are shown on the item (`errors`) and kep
 
 from __future__ import annotations
 
-import pathlib
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
@@ -18,11 +17,11 @@ import anywidget
 import traitlets
 
 from .._validate import DecisionError
+from . import _assets
 
 if TYPE_CHECKING:
     from .._notify import Feed
 
-_HERE = pathlib.Path(__file__).parent
 UNDO_KEYS = frozenset({"type", "id", "nonce"})
 SHOWN = 50
 """Notifications kept in the widget (newest); older ones are counted, all are in the log."""
@@ -38,8 +37,8 @@ class FeedWidget(anywidget.AnyWidget):
     >>> hitl_nb.feed()          # last expression in a cell: this widget
     """
 
-    _esm = _HERE / "feed.js"
-    _css = _HERE / "feed.css"
+    _esm = _assets.esm("feed.js")
+    _css = _assets.css("feed.css")
 
     items: traitlets.List[dict[str, Any]] = traitlets.List([]).tag(sync=True)
     total = traitlets.Int(0).tag(sync=True)

@@ -1,5 +1,6 @@
-// hitl_nb plan view: review a shared plan, follow it, do your steps. Agent output is
-// untrusted: every string goes through textContent / DOM properties, never HTML parsing.
+// hitl_nb plan view: review a shared plan, follow it, do your steps. shared.js (h, pretty)
+// is put in front of this module (`_assets.py`). Agent output is untrusted: every string
+// goes through textContent / DOM properties, never HTML parsing.
 // Decisions are the review widget's messages ({type: "decision", request_id, nonce, ...}),
 // validated in Python before anything resumes.
 
@@ -9,23 +10,17 @@ const DONE_BY = { agent: "done by the agent", human: "done by you", both: "agent
 const STATUS_MARK = { done: "✓", skipped: "–", todo: "○" };
 const TRAITS = ["status", "requests", "plan", "errors", "emergency", "reviewer"];
 
-const CONTROLS = new Set(["button", "select", "textarea", "input"]);
-
 /**
+ * A form control (`h` from shared.js) whose keys stay its own: JupyterLab's notebook
+ * shortcuts would otherwise take arrow keys on a menu and Enter on a button.
  * @param {string} tag
  * @param {{cls?: string, text?: string, attrs?: Record<string, string>}} [opts]
  * @param {Node[]} [children]
  * @returns {HTMLElement}
  */
-function h(tag, opts = {}, children = []) {
-  const el = document.createElement(tag);
-  // Keys pressed on a control (arrows on a menu, Enter on a button) are the control's:
-  // without this JupyterLab's notebook shortcuts take them first.
-  if (CONTROLS.has(tag)) el.setAttribute("data-lm-suppress-shortcuts", "true");
-  if (opts.cls) el.className = opts.cls;
-  if (opts.text !== undefined) el.textContent = opts.text;
-  for (const [k, v] of Object.entries(opts.attrs ?? {})) el.setAttribute(k, v);
-  for (const child of children) el.append(child);
+function control(tag, opts = {}, children = []) {
+  const el = h(tag, opts, children);
+  el.setAttribute("data-lm-suppress-shortcuts", "true");
   return el;
 }
 
@@ -38,7 +33,7 @@ function h(tag, opts = {}, children = []) {
  * @returns {HTMLButtonElement}
  */
 function button(text, label, testid, onClick, cls = "") {
-  const b = /** @type {HTMLButtonElement} */ (h("button", {
+  const b = /** @type {HTMLButtonElement} */ (control("button", {
     cls: `hitl-button ${cls}`.trim(), text, attrs: { type: "button", "aria-label": label, "data-testid": testid },
   }));
   b.addEventListener("click", onClick);
@@ -53,16 +48,15 @@ function button(text, label, testid, onClick, cls = "") {
  * @returns {HTMLSelectElement}
  */
 function ownerSelect(value, label, testid) {
-  const select = /** @type {HTMLSelectElement} */ (h("select", { cls: "hitl-input hitl-owner", attrs: { "aria-label": label, "data-testid": testid } }));
+  const select = /** @type {HTMLSelectElement} */ (control("select", { cls: "hitl-input hitl-owner", attrs: { "aria-label": label, "data-testid": testid } }));
   for (const owner of ["agent", "human"]) select.append(h("option", { text: OWNER_LABEL[owner], attrs: { value: owner } }));
   select.value = value;
   return select;
 }
 
-/** @param {unknown} value */
+/** @param {unknown} value  (`pretty` from shared.js; nothing for null) */
 function show(value) {
-  if (value === null || value === undefined) return "";
-  return typeof value === "string" ? value : JSON.stringify(value, null, 2);
+  return value === null || value === undefined ? "" : pretty(value);
 }
 
 /**
@@ -92,7 +86,7 @@ function answerBox(req, local, label) {
   const options = req.args?.options ?? [];
   const wrap = h("div", { cls: "hitl-plan-answer" });
   const id = `hitl-answer-${String(req.request_id).replace(/[^A-Za-z0-9_-]/g, "_")}`;
-  const box = /** @type {HTMLTextAreaElement} */ (h("textarea", { cls: "hitl-input hitl-plan-answer-text", attrs: { id, rows: structured ? "6" : "4", "data-testid": "hitl-answer" } }));
+  const box = /** @type {HTMLTextAreaElement} */ (control("textarea", { cls: "hitl-input hitl-plan-answer-text", attrs: { id, rows: structured ? "6" : "4", "data-testid": "hitl-answer" } }));
   box.value = local.answer ?? "";
   box.placeholder = structured ? "Your answer as JSON" : "Write it here, or start from one of the agent's options";
   const chosen = h("p", { cls: "hitl-plan-chosen", attrs: { "data-testid": "hitl-chosen", "aria-live": "polite" } });
@@ -188,7 +182,7 @@ function planEditor(req, local, send, errorLine, halted) {
   /** @param {any} step @param {number} index */
   const row = (step, index) => {
     const li = h("li", { cls: `hitl-plan-step hitl-owner-${step.owner}`, attrs: { "data-testid": "hitl-plan-step", "data-step-id": String(step.id) } });
-    const text = /** @type {HTMLTextAreaElement} */ (h("textarea", { cls: "hitl-input hitl-plan-text", attrs: { rows: "1", "data-testid": "hitl-step-text" } }));
+    const text = /** @type {HTMLTextAreaElement} */ (control("textarea", { cls: "hitl-input hitl-plan-text", attrs: { rows: "1", "data-testid": "hitl-step-text" } }));
     text.value = step.text;
     text.addEventListener("input", () => { step.text = text.value; changed(); });
     const owner = ownerSelect(step.owner, "", "hitl-step-owner");
@@ -212,7 +206,7 @@ function planEditor(req, local, send, errorLine, halted) {
     let args = null;
     if (step.tool) {
       meta.append(h("span", { cls: "hitl-plan-tool", text: `tool: ${step.tool}` }));
-      args = /** @type {HTMLTextAreaElement} */ (h("textarea", { cls: "hitl-input hitl-plan-args", attrs: { rows: "1", "data-testid": "hitl-step-args" } }));
+      args = /** @type {HTMLTextAreaElement} */ (control("textarea", { cls: "hitl-input hitl-plan-args", attrs: { rows: "1", "data-testid": "hitl-step-args" } }));
       const argsBox = args;
       argsBox.value = JSON.stringify(step.args);
       argsBox.addEventListener("input", () => {
@@ -227,7 +221,7 @@ function planEditor(req, local, send, errorLine, halted) {
       meta.append(argsBox);
     }
     for (const [key, label] of /** @type {const} */ ([["check", "pause before the agent runs it"], ["coedit", "co-edit the result"]])) {
-      const box = /** @type {HTMLInputElement} */ (h("input", { attrs: { type: "checkbox", "data-testid": `hitl-step-${key}` } }));
+      const box = /** @type {HTMLInputElement} */ (control("input", { attrs: { type: "checkbox", "data-testid": `hitl-step-${key}` } }));
       box.checked = Boolean(step[key]);
       box.addEventListener("change", () => { step[key] = box.checked; changed(); });
       meta.append(h("label", { cls: "hitl-plan-flag" }, [box, document.createTextNode(` ${label}`)]));
@@ -286,7 +280,7 @@ function planEditor(req, local, send, errorLine, halted) {
   };
 
   // Add a step of your own.
-  const newText = /** @type {HTMLTextAreaElement} */ (h("textarea", { cls: "hitl-input hitl-plan-new", attrs: { rows: "1", "aria-label": "New step text", "data-testid": "hitl-new-step-text", placeholder: "A step of your own" } }));
+  const newText = /** @type {HTMLTextAreaElement} */ (control("textarea", { cls: "hitl-input hitl-plan-new", attrs: { rows: "1", "aria-label": "New step text", "data-testid": "hitl-new-step-text", placeholder: "A step of your own" } }));
   const newOwner = ownerSelect("human", "Who does the new step", "hitl-new-step-owner");
   const add = button("Add step", "Add step", "hitl-add-step", () => {
     if (!newText.value.trim()) {
@@ -305,7 +299,7 @@ function planEditor(req, local, send, errorLine, halted) {
   });
   const adder = h("div", { cls: "hitl-plan-add" }, [newText, newOwner, add]);
 
-  const rejectText = /** @type {HTMLTextAreaElement} */ (h("textarea", { cls: "hitl-input hitl-plan-reject-text", attrs: { rows: "1", "aria-label": "Why you reject the plan (optional)", "data-testid": "hitl-plan-reject-text", placeholder: "Why not (optional)" } }));
+  const rejectText = /** @type {HTMLTextAreaElement} */ (control("textarea", { cls: "hitl-input hitl-plan-reject-text", attrs: { rows: "1", "aria-label": "Why you reject the plan (optional)", "data-testid": "hitl-plan-reject-text", placeholder: "Why not (optional)" } }));
   /** @param {string} action @param {object} extra */
   const decide = (action, extra) => {
     for (const b of [submit, reject, reset]) b.disabled = true;
@@ -500,7 +494,9 @@ function render({ model, el }) {
     const mode = active?.collab?.mode ?? (plan.steps ? "progress" : "none");
     root.dataset.mode = mode;
     const title = mode === "input" ? "You lead" : `Shared plan${plan.goal ? `: ${plan.goal}` : ""}`;
+    const level = String(active?.level ?? "");
     root.append(h("div", { cls: "hitl-topline" }, [
+      ...(level ? [h("span", { cls: `hitl-level hitl-level-${level}`, text: LEVELS[/** @type {keyof LEVELS} */ (level)] ?? level, attrs: { "data-testid": "hitl-level" } })] : []),
       h("span", { cls: "hitl-title", text: title, attrs: { "data-testid": "hitl-plan-title" } }),
       h("span", { cls: "hitl-status", text: mode === "plan" ? "plan to review" : String(plan.status ?? model.get("status")), attrs: { "data-testid": "hitl-plan-status" } }),
     ]));

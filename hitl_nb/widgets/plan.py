@@ -14,7 +14,6 @@ instead of showing those cards twice), the review widget alone otherwise.
 
 from __future__ import annotations
 
-import pathlib
 import weakref
 from typing import Any
 
@@ -23,9 +22,9 @@ import traitlets
 
 from .._schema import Decision, ReviewRequest
 from .._session import Session
+from . import _assets
 from .review import ReviewWidget
 
-_HERE = pathlib.Path(__file__).parent
 SHOWN_HERE = ("plan", "step", "input")
 """Collab modes this widget decides (co-edited drafts stay on the review card)."""
 
@@ -55,8 +54,8 @@ class PlanWidget(ReviewWidget):
     >>> hitl_nb.PlanWidget(session)     # or just display the session
     """
 
-    _esm = _HERE / "plan.js"
-    _css = _HERE / "plan.css"
+    _esm = _assets.esm("plan.js")
+    _css = _assets.css("review.css", "plan.css")  # the review card's classes, then its own
 
     plan: traitlets.Dict[str, Any] = traitlets.Dict({}).tag(sync=True)
 

@@ -1,13 +1,6 @@
 // hitl_nb review widget. Agent output is untrusted: every string goes through
 // textContent / DOM properties, never through HTML parsing.
 
-const LEVELS = {
-  autonomy: "Full autonomy",
-  notify: "Notify",
-  confirm: "Confirm",
-  collaborate: "Collaborate",
-  human_leads: "Human leads",
-};
 const ACTION_LABELS = { approve: "Approve", edit: "Edit", reject: "Reject", respond: "Respond" };
 const TRAITS = ["status", "requests", "history", "history_total", "pending_total", "errors", "problems", "result", "error", "submit_token",
   "emergency", "stopped", "stop_token", "undo_token", "undo_request_id", "notice", "override_errors", "overrides", "reviewer", "delegated"];
@@ -16,97 +9,6 @@ const PAST = {
   stop: "Stopped", redirect: "Redirected", override: "Done by hand",
   revise: "Sent back for revision:", input: "Answered",
 };
-
-/**
- * @param {string} tag
- * @param {{cls?: string, text?: string, attrs?: Record<string, string>}} [opts]
- * @param {Node[]} [children]
- * @returns {HTMLElement}
- */
-function h(tag, opts = {}, children = []) {
-  const el = document.createElement(tag);
-  if (opts.cls) el.className = opts.cls;
-  if (opts.text !== undefined) el.textContent = opts.text;
-  for (const [k, v] of Object.entries(opts.attrs ?? {})) el.setAttribute(k, v);
-  for (const child of children) el.append(child);
-  return el;
-}
-
-/** @param {unknown} value */
-function pretty(value) {
-  return typeof value === "string" ? value : JSON.stringify(value, null, 2);
-}
-
-/**
- * One editor per argument, chosen from the JSON schema (inferred from the
- * proposed values when the agent gave none).
- * @param {string} key
- * @param {unknown} value
- * @param {any} schema
- * @param {string} id
- * @param {string | boolean | undefined} raw  what the reviewer had typed before a redraw
- */
-function fieldEditor(key, value, schema, id, raw) {
-  const type = Array.isArray(schema?.type) ? schema.type[0] : schema?.type;
-  /** @type {HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement} */
-  let input;
-  /** @type {() => unknown} */
-  let read;
-  if (Array.isArray(schema?.enum)) {
-    const select = document.createElement("select");
-    schema.enum.forEach((/** @type {unknown} */ option, /** @type {number} */ i) => {
-      const opt = h("option", { text: pretty(option), attrs: { value: String(i) } });
-      select.append(opt);
-      if (JSON.stringify(option) === JSON.stringify(value)) select.value = String(i);
-    });
-    input = select;
-    read = () => schema.enum[Number(select.value)];
-  } else if (type === "boolean") {
-    const box = document.createElement("input");
-    box.type = "checkbox";
-    box.checked = value === true;
-    input = box;
-    read = () => box.checked;
-  } else if (type === "number" || type === "integer") {
-    const num = document.createElement("input");
-    num.type = "number";
-    num.step = type === "integer" ? "1" : "any";
-    num.value = value === null || value === undefined ? "" : String(value);
-    if (typeof schema?.minimum === "number") num.min = String(schema.minimum);
-    if (typeof schema?.maximum === "number") num.max = String(schema.maximum);
-    input = num;
-    read = () => (num.value.trim() === "" ? null : Number(num.value));
-  } else if (type === "string" && typeof value === "string" && value.length < 80 && !value.includes("\n")) {
-    const text = document.createElement("input");
-    text.type = "text";
-    text.value = value;
-    input = text;
-    read = () => text.value;
-  } else if (type === "string") {
-    const area = document.createElement("textarea");
-    area.rows = Math.min(12, Math.max(3, String(value ?? "").split("\n").length + 1));
-    area.value = String(value ?? "");
-    input = area;
-    read = () => (area.value === "" && value === null ? null : area.value); // optional text left empty
-  } else {
-    const area = document.createElement("textarea");
-    area.rows = 4;
-    area.value = JSON.stringify(value ?? null, null, 2);
-    area.dataset.json = "1";
-    input = area;
-    read = () => JSON.parse(area.value);
-  }
-  if (raw !== undefined) {
-    if (input instanceof HTMLInputElement && input.type === "checkbox") input.checked = Boolean(raw);
-    else input.value = String(raw);
-  }
-  input.id = id;
-  input.className = "hitl-input";
-  input.dataset.field = key;
-  const label = h("label", { cls: "hitl-label", text: key, attrs: { for: id } });
-  if (typeof schema?.description === "string") label.title = schema.description;
-  return { row: h("div", { cls: "hitl-field" }, [label, input]), input, read };
-}
 
 /**
  * @param {any} req
@@ -158,6 +60,13 @@ function requestCard(req, send, drafts, error, halted = "", overrides = true) {
     fill.style.width = `${pct}%`;
     bar.append(fill);
     card.append(h("div", { cls: "hitl-confidence" }, [h("span", { text: `Confidence ${pct}%` }), bar]));
+  }
+  // How this confidence has fared for this action (from the log), and the trust level.
+  if (req.track_record?.text) card.append(h("p", { cls: "hitl-track", text: String(req.track_record.text), attrs: { "data-testid": "hitl-track-record" } }));
+  if (req.trust?.reason) {
+    const trustLevel = String(req.trust.level ?? "");
+    const progress = req.trust.progress ? ` ${req.trust.progress}` : "";
+    card.append(h("p", { cls: "hitl-trust", text: `Trust: ${LEVELS[trustLevel] ?? trustLevel}.${progress}`, attrs: { "data-testid": "hitl-trust", "data-level": trustLevel, title: String(req.trust.reason) } }));
   }
   if (req.deadline) {
     card.append(h("p", { cls: "hitl-deadline", text: `Decide by ${new Date(req.deadline).toLocaleString()} (then: default applies)`, attrs: { "data-testid": "hitl-deadline" } }));

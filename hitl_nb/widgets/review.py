@@ -19,7 +19,6 @@ not spent) and the word diff comes back in `diffs`. Its decisions may be `revise
 from __future__ import annotations
 
 import json
-import pathlib
 import secrets
 import traceback
 from typing import TYPE_CHECKING, Any
@@ -28,16 +27,18 @@ import anywidget
 import traitlets
 
 from .. import _override, _reviewer
+from .._calibrate import track_records
 from .._collab import coedit_card, coedit_diff
 from .._diff import changes, editor_schema
 from .._schema import Decision, ReviewRequest
 from .._session import Session
+from .._trust import trust_note
 from .._validate import DecisionError, schema_for
+from . import _assets
 
 if TYPE_CHECKING:
     from .._source import ReviewSource
 
-_HERE = pathlib.Path(__file__).parent
 DECISION_KEYS = frozenset({"type", "request_id", "nonce", "action", "args", "message",
                            "rating", "comment"})
 SUBMIT_KEYS = frozenset({"type", "token"})
@@ -85,8 +86,8 @@ class ReviewWidget(anywidget.AnyWidget):
     >>> session.invoke(inputs)        # last expression: renders this widget
     """
 
-    _esm = _HERE / "review.js"
-    _css = _HERE / "review.css"
+    _esm = _assets.esm("review.js")
+    _css = _assets.css("review.css")
 
     thread_id = traitlets.Unicode("").tag(sync=True)
     status = traitlets.Unicode("idle").tag(sync=True)
@@ -121,6 +122,7 @@ class ReviewWidget(anywidget.AnyWidget):
         self.refusals: list[str] = []
         self._nonces: dict[str, str] = {}
         self._decided_cache: dict[tuple[str, bool, bool], dict[str, Any]] = {}
+        self._tracks: dict[str, dict[str, Any] | None] = {}
         self.on_msg(self._on_message)
         session.subscribe(self._sync)
         _reviewer.subscribe(self._sync)  # hitl_nb.reviewer(...) changes who may click
@@ -143,6 +145,7 @@ class ReviewWidget(anywidget.AnyWidget):
         if self.diffs:
             self.diffs = {k: v for k, v in self.diffs.items() if k in self._nonces}
         with self.hold_sync():
+            self._tracks = track_records(session, pending)  # all cards in one pass
             self.requests = [self._request_json(r) for r in pending]
             who = session.who() if isinstance(session, Session) \
                 else _reviewer.current_reviewer()
@@ -174,7 +177,11 @@ class ReviewWidget(anywidget.AnyWidget):
         far, decisions the current reviewer may not take and why)."""
         session = self.session
         out = {**request.to_json(), "nonce": self._nonces[request.request_id],
-               "args_schema": editor_schema(schema_for(request)), "blocked": {}}
+               "args_schema": editor_schema(schema_for(request)), "blocked": {},
+               # confidence communication: what this confidence has meant (from the log)
+               # and the trust level that set this request's level, with its reason
+               "track_record": self._tracks.get(request.request_id),
+               "trust": trust_note(request.gates)}
         if not isinstance(session, Session):  # adapters: no roles or approvers to check
             return out
         out["blocked"] = session.blocked(request.request_id)

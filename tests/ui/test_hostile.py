@@ -104,7 +104,7 @@ def test_forged_messages_resume_nothing(page: Page, lab):
                                              "note": ""}}, "invalid edit of order"),
         ({**good, "action": "approve", "args": {"order": 1, "amount": 999, "note": ""}},
          "use edit"),
-        ({**good, "rating": 99}, "rating must be from 1 to 5"),
+        ({**good, "rating": 99}, "rating must be between 1 and 5"),
         ({**good, "admin": True}, "unexpected fields"),
         ({"type": "submit", "token": "guess"}, "stale or forged submit"),
         ({"type": "explode"}, "not a decision"),
