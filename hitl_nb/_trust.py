@@ -3,7 +3,8 @@ how much oversight its next proposal of that action gets.
 
 The record of one (agent, action) is the reviewers' verdicts on its proposals, newest
 `window` of them: *approved as is* counts as clean; an edit, a reject, a response instead,
-a redirect, a stop or an action done by hand counts against. Only rows a person decided
+a redirect, a stop, an action done by hand or a request to revise a draft counts
+against. Only rows a person decided
 count (`source` human or simulated); the policy's own `auto` and `timeout` rows do not.
 
 The rule, one rung at a time (start -> notify [-> autonomy]):
@@ -55,7 +56,7 @@ logger = logging.getLogger("hitl_nb.trust")
 
 CLEAN = "approve"
 """The decision that counts as clean: approved exactly as proposed."""
-AGAINST = ("edit", "reject", "respond", "redirect", "stop", "override")
+AGAINST = ("edit", "reject", "respond", "redirect", "stop", "override", "revise")
 """Reviewer decisions that count against the record (the action was not right as is)."""
 DEMOTE_ON: tuple[str, ...] = ("reject", "undo", "incident")
 """Decisions that demote at once and restart the record (by default)."""

@@ -387,3 +387,13 @@ def test_as_of_reports_the_level_in_force_at_that_time(log, book):
                            "notify: decisions since apply from the next step) → confirm")
     later = trust.status("schedule_call", agent="support", as_of=T0 + timedelta(hours=1))
     assert (later.level, later.held) == ("notify", False)
+
+
+def test_a_request_to_revise_a_draft_counts_against_like_an_edit(log, book):
+    """3 revise rounds weigh like 3 edits: promotion needs the same 47 reviews (see above)."""
+    trust = Trust(log)
+    book.many("revise", 3)
+    book.many("approve", 43)
+    assert status(trust).level == "confirm"  # 43/46: bound 0.8476 < 0.85
+    book.add("approve")
+    assert status(trust).level == "notify"   # 44/47: bound 0.8507 >= 0.85

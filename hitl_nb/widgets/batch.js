@@ -23,6 +23,8 @@ const fmt = (n) => n.toLocaleString("en-US");
 function render({ model, el }) {
   const root = h("div", { cls: "hitl-batch", attrs: { "data-testid": "hitl-batch" } });
   el.append(root);
+  // Keys typed in the widget are the widget's: JupyterLab's notebook shortcuts stay out.
+  el.setAttribute("data-lm-suppress-shortcuts", "true");
   /** @type {Set<number>} */
   const selected = new Set();
   /** @type {number | null} */

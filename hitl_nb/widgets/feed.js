@@ -7,6 +7,8 @@ const STATES = { undoing: "undoing…", undone: "undone", undo_failed: "undo fai
 function render({ model, el }) {
   const root = h("div", { cls: "hitl-feed", attrs: { "data-testid": "hitl-feed" } });
   el.append(root);
+  // Keys typed in the widget are the widget's: JupyterLab's notebook shortcuts stay out.
+  el.setAttribute("data-lm-suppress-shortcuts", "true");
   /** @type {{button: HTMLButtonElement, until: number}[]} */
   let countdowns = [];
 
