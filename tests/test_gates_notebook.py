@@ -4,21 +4,13 @@ reviews recovered after the "restart"."""
 
 from __future__ import annotations
 
-import pathlib
 import re
 
-import nbformat
-from nbclient import NotebookClient
-
-PATH = pathlib.Path(__file__).parents[1] / "notebooks" / "02_approval_gates.ipynb"
+from _notebooks import executed, printed
 
 
 def test_approval_gates_notebook():
-    nb = nbformat.read(PATH, as_version=4)
-    NotebookClient(nb, kernel_name="python3", timeout=300,
-                   resources={"metadata": {"path": str(PATH.parent)}}).execute()
-    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                   for o in c.outputs if o.output_type == "stream")
+    text = printed(executed("02_approval_gates.ipynb"), stream=None)
     assert "refused: ivan may not decide 'issue_refund': it needs role finance" in text
     assert "refunds executed: 0 | decisions logged: 0" in text
     assert "('issue_refund', 60.0)" in text

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import pathlib
-
 import nbformat
 import pytest
-from nbclient import NotebookClient
+from _notebooks import FOLDER, WIDGET, executed, outputs, printed
 
-NOTEBOOKS = sorted((pathlib.Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
-WIDGET = "application/vnd.jupyter.widget-view+json"
+NOTEBOOKS = sorted(FOLDER.glob("*.ipynb"))
 
 
 def test_there_are_notebooks():
@@ -26,21 +23,13 @@ def test_notebook_is_stored_without_outputs(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_executes_headless(path):
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, kernel_name="python3", timeout=600,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    assert not [o for o in outputs if o.output_type == "error"]
-    assert any(WIDGET in o.get("data", {}) for o in outputs)
+    shown = outputs(executed(path.name))
+    assert not [o for o in shown if o.output_type == "error"]
+    assert any(WIDGET in o.get("data", {}) for o in shown)
 
 
 def test_quickstart_decides_and_logs():
-    path = NOTEBOOKS[0]
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, kernel_name="python3", timeout=300,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                   for o in c.outputs if o.output_type == "stream")
+    text = printed(executed("00_quickstart.ipynb"), stream=None)
     assert "refund executed with: [{'order': 1042, 'amount': 60.0" in text
     assert "status: done" in text
     assert "OK: 2 entries, hash chain intact" in text

@@ -4,22 +4,14 @@ track record on the cards, calibration on held-out data, the recovery curve, an 
 
 from __future__ import annotations
 
-import pathlib
-
-import nbformat
-from nbclient import NotebookClient
+from _notebooks import WIDGET, executed, printed
 from statsmodels.stats.proportion import proportion_confint
-
-PATH = pathlib.Path(__file__).parents[1] / "notebooks" / "06_trust_calibration.ipynb"
-WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
 def test_trust_calibration_notebook():
-    nb = nbformat.read(PATH, as_version=4)
-    NotebookClient(nb, kernel_name="python3", timeout=300,
-                   resources={"metadata": {"path": str(PATH.parent)}}).execute()
+    nb = executed("06_trust_calibration.ipynb")
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    text = printed(nb, stream=None)
     tables = "".join(o.get("data", {}).get("text/plain", "") for o in outputs)
     low, _ = proportion_confint(47, 50, alpha=0.10, method="wilson")
     assert f"47/50: hitl_nb {low:.6f}, statsmodels {low:.6f}" in text
