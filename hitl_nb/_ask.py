@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from langgraph.config import get_config
 from langgraph.types import interrupt
 
 from ._diff import json_schema_of
@@ -16,7 +17,7 @@ from ._schema import ACTIONS, ASK_MARKER, Action, Decision, Level, utcnow
 
 def ask_payload(*, action: str, args: dict[str, Any] | None = None, preview: str | None = None,
                 reason: str | None = None, confidence: float | None = None,
-                risk: str | None = None, allowed: Sequence[Action] = ACTIONS,
+                risk: str | None = None, allowed: Action | Sequence[Action] = ACTIONS,
                 level: Level | None = None, gate: str | None = None,
                 gate_reason: str | None = None, gates: Sequence[dict[str, Any]] = (),
                 args_schema: Any = None, required_roles: Sequence[str] = (),
@@ -33,7 +34,8 @@ def ask_payload(*, action: str, args: dict[str, Any] | None = None, preview: str
         collab = coedit_block(args or {}, round, max_rounds)
     payload = {
         ASK_MARKER: 1, "action": action, "args": dict(args or {}), "preview": preview,
-        "reason": reason, "confidence": confidence, "risk": risk, "allowed": list(allowed),
+        "reason": reason, "confidence": confidence, "risk": risk,
+        "allowed": [allowed] if isinstance(allowed, str) else list(allowed),
         "level": level or "confirm", "gate": gate, "gate_reason": gate_reason,
         "gates": [dict(g) for g in gates],
         "args_schema": json_schema_of(args_schema), "required_roles": list(required_roles),
@@ -49,9 +51,20 @@ def ask_payload(*, action: str, args: dict[str, Any] | None = None, preview: str
     return payload
 
 
+def _require_node(name: str) -> None:
+    """`interrupt` outside a graph fails with a message about runnable contexts; say what
+    to do instead."""
+    try:
+        get_config()
+    except RuntimeError as exc:
+        raise RuntimeError(f"hitl_nb.{name}() pauses a LangGraph run, so call it inside a "
+                           "node of a graph compiled with a checkpointer, e.g. "
+                           "builder.compile(checkpointer=InMemorySaver()).") from exc
+
+
 def ask(*, action: str, args: dict[str, Any] | None = None, preview: str | None = None,
         reason: str | None = None, confidence: float | None = None, risk: str | None = None,
-        allowed: Sequence[Action] = ACTIONS, **more: Any) -> Decision:
+        allowed: Action | Sequence[Action] = ACTIONS, **more: Any) -> Decision:
     """Pause the graph for a human decision about `action`; returns the `Decision`.
 
     Call it inside a LangGraph node (the graph needs a checkpointer). On resume the
@@ -78,6 +91,7 @@ def ask(*, action: str, args: dict[str, Any] | None = None, preview: str | None 
     """
     payload = ask_payload(action=action, args=args, preview=preview, reason=reason,
                           confidence=confidence, risk=risk, allowed=allowed, **more)
+    _require_node("ask")
     decision = Decision.from_resume(interrupt(payload))
     if decision.approved:
         check_stop()
@@ -112,6 +126,7 @@ def ask_many(actions: Sequence[Mapping[str, Any]]) -> list[Decision]:
                                "of hitl_nb.ask().") from exc
     payload: dict[str, Any] = {ASK_MARKER: 1, "batch": batch}
     requests_from_value(payload, "check")
+    _require_node("ask_many")
     value = interrupt(payload)
     decisions = value.get("decisions") if isinstance(value, dict) else None
     if not isinstance(decisions, list) or len(decisions) != len(batch):

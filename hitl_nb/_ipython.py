@@ -2,9 +2,9 @@
 
 The result of `invoke` is a plain dict (or a `GraphOutput`) that does not say which
 graph and thread produced it. While the extension is loaded, `Pregel.invoke` is wrapped
-to remember, for each paused result object, its graph and config; a mimebundle
-formatter then turns exactly those objects into a `Session` widget. Every other dict
-displays as usual, and unloading restores both.
+to remember, for each paused result object, its graph, config and run options; a
+mimebundle formatter then turns exactly those objects into a `Session` widget. Every
+other dict displays as usual, and unloading restores both.
 """
 
 from __future__ import annotations
@@ -13,15 +13,27 @@ import functools
 from collections import OrderedDict
 from typing import Any
 
+from langchain_core.runnables.config import merge_configs
 from langgraph.pregel import Pregel
 from langgraph.types import GraphOutput
 
-from ._session import Session
+from ._session import RUN_OPTIONS, Session
 
 _REMEMBER = 64
 """Paused results remembered at once (enough for a notebook; old ones fall off)."""
 
-_paused: OrderedDict[int, tuple[Any, Any, dict[str, Any]]] = OrderedDict()
+class _Run:
+    """What produced a paused result: enough to resume it exactly as it was started."""
+
+    __slots__ = ("asynchronous", "config", "graph", "options", "out")
+
+    def __init__(self, out: Any, graph: Any, config: dict[str, Any], options: dict[str, Any],
+                 asynchronous: bool) -> None:
+        self.out, self.graph, self.config = out, graph, config
+        self.options, self.asynchronous = options, asynchronous
+
+
+_paused: OrderedDict[int, _Run] = OrderedDict()
 _originals: dict[str, Any] = {}
 _displaced: dict[type, Any] = {}
 
@@ -32,9 +44,25 @@ def _is_paused(out: Any) -> bool:
     return isinstance(out, dict) and bool(out.get("__interrupt__"))
 
 
-def _remember(out: Any, graph: Any, config: Any) -> None:
-    if _is_paused(out) and isinstance(config, dict):
-        _paused[id(out)] = (out, graph, config)
+def _at_breakpoint(graph: Any, config: dict[str, Any], options: dict[str, Any]) -> bool:
+    """A static breakpoint (`interrupt_before=` / `interrupt_after=`) pauses without an
+    `Interrupt`: only the checkpoint says so. Read it only for graphs that have one."""
+    if not (graph.interrupt_before_nodes or graph.interrupt_after_nodes
+            or options.get("interrupt_before") or options.get("interrupt_after")):
+        return False
+    snap = graph.get_state(config)
+    return bool(snap.next) and not snap.interrupts
+
+
+def _remember(out: Any, graph: Any, config: Any, options: dict[str, Any],
+              asynchronous: bool) -> None:
+    if graph.config:  # graph.with_config(configurable={"thread_id": ...})
+        config = merge_configs(graph.config, config)
+    if not isinstance(config, dict) or not (config.get("configurable") or {}).get("thread_id"):
+        return
+    kept = {k: v for k, v in options.items() if k in RUN_OPTIONS}
+    if _is_paused(out) or (isinstance(out, dict) and _at_breakpoint(graph, config, kept)):
+        _paused[id(out)] = _Run(out, graph, config, kept, asynchronous)
         while len(_paused) > _REMEMBER:
             _paused.popitem(last=False)
 
@@ -43,7 +71,7 @@ def _wrap_invoke(original: Any) -> Any:
     @functools.wraps(original)
     def invoke(self: Any, input: Any, config: Any = None, **kwargs: Any) -> Any:
         out = original(self, input, config, **kwargs)
-        _remember(out, self, config)
+        _remember(out, self, config, kwargs, asynchronous=False)
         return out
 
     return invoke
@@ -53,7 +81,7 @@ def _wrap_ainvoke(original: Any) -> Any:
     @functools.wraps(original)
     async def ainvoke(self: Any, input: Any, config: Any = None, **kwargs: Any) -> Any:
         out = await original(self, input, config, **kwargs)
-        _remember(out, self, config)
+        _remember(out, self, config, kwargs, asynchronous=True)
         return out
 
     return ainvoke
@@ -61,11 +89,13 @@ def _wrap_ainvoke(original: Any) -> Any:
 
 def session_for(out: Any) -> Session | None:
     """The review session for a paused result produced while the extension is loaded."""
-    entry = _paused.get(id(out))
-    if entry is None or entry[0] is not out:
+    run = _paused.get(id(out))
+    if run is None or run.out is not out:
         return None
-    _, graph, config = entry
-    return Session.attach(graph, config)
+    session = Session.attach(run.graph, run.config)
+    session.run_options = run.options
+    session.asynchronous = run.asynchronous
+    return session
 
 
 BATCH_OVER = 50

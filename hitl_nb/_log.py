@@ -13,6 +13,7 @@ import os
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -479,6 +480,29 @@ def log() -> FeedbackLog:
     if _default is None:
         _default = FeedbackLog()
     return _default
+
+
+_run_log: ContextVar[FeedbackLog | None] = ContextVar("hitl_nb_run_log", default=None)
+
+
+def run_log() -> FeedbackLog:
+    """Where rows written from inside a running graph go (`notify`, guarded tools): the
+    log of the `Session` driving the run, so they sit beside its decisions; else `log()`.
+    """
+    running = _run_log.get()  # not `or`: an empty log is falsy (it has a length)
+    return running if running is not None else log()
+
+
+@contextmanager
+def logging_to(target: FeedbackLog) -> Iterator[None]:
+    """Make `target` the `run_log()` of everything run inside the block (a Session wraps
+    each graph call in it; LangGraph copies the context into the threads it runs nodes in).
+    """
+    token = _run_log.set(target)
+    try:
+        yield
+    finally:
+        _run_log.reset(token)
 
 
 def use_log(target: str | os.PathLike[str] | FeedbackLog) -> FeedbackLog:

@@ -277,19 +277,28 @@ def _from_plain(value: Any, interrupt_id: str, context: dict[str, Any]) -> Revie
                              allowed=("approve", "reject", "respond"), **context)
     action = next((value[k] for k in PLAIN_ACTION_KEYS if isinstance(value.get(k), str)), None)
     reason = next((value[k] for k in PLAIN_REASON_KEYS if isinstance(value.get(k), str)), None)
+    confidence = _plain_confidence(value.get("confidence"))
     if isinstance(value.get("args"), dict):
         args = value["args"]
     else:
-        meta = {*PLAIN_ACTION_KEYS, *PLAIN_REASON_KEYS, "confidence", "risk"}
+        # Keys read as metadata are not edited; a value that does not fit its meaning
+        # (e.g. "confidence": 80) is just another field of the user's own payload.
+        meta = {*PLAIN_ACTION_KEYS, *PLAIN_REASON_KEYS, "risk",
+                *(["confidence"] if confidence is not None else [])}
         args = {k: v for k, v in value.items()
                 if k not in meta or not isinstance(v, str | int | float)}
-    confidence = value.get("confidence")
     return ReviewRequest(
-        **common, action=action or "review", args=args, reason=reason,
-        confidence=_confidence(confidence) if isinstance(confidence, int | float) else None,
+        **common, action=action or "review", args=args, reason=reason, confidence=confidence,
         risk=str(value["risk"]) if isinstance(value.get("risk"), str | int | float) else None,
         allowed=ACTIONS if args else ("approve", "reject", "respond"), **context,
     )
+
+
+def _plain_confidence(value: Any) -> float | None:
+    """A plain payload's "confidence", when it is one: a number in [0, 1]."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        return None
+    return float(value)
 
 
 def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ arrives (from a click or a call), is applied, and the method returns.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -18,7 +19,7 @@ from langgraph.types import Command
 
 from . import _override
 from ._collab import CollabDecisions
-from ._log import FeedbackLog
+from ._log import FeedbackLog, logging_to
 from ._log import log as default_log
 from ._log_binding import ArgsMismatch, binding_problem
 from ._payloads import (
@@ -51,6 +52,27 @@ if TYPE_CHECKING:
 Status = Literal["idle", "running", "pending", "done", "error", "stopped", "halted"]
 ResumeAs = Callable[[ReviewRequest, Decision], Any]
 
+RUN_OPTIONS = ("context", "durability", "interrupt_before", "interrupt_after", "output_keys")
+"""Keywords of `graph.invoke` a Session keeps for every later resume of the run (a
+`context=` the nodes read must be there again when a click resumes them)."""
+
+
+def _own_config(config: dict[str, Any] | None) -> dict[str, Any]:
+    """A copy the caller cannot change under us: notebooks reuse one `config` dict and
+    switch its thread_id for the next run, which must not move this session."""
+    if config is None:
+        return {"configurable": {"thread_id": uuid.uuid4().hex}}
+    own = {**config, "configurable": dict(config.get("configurable") or {})}
+    if not own["configurable"].get("thread_id"):
+        raise ValueError("config needs configurable.thread_id, e.g. "
+                         "{'configurable': {'thread_id': 'review-1'}}")
+    return own
+
+
+def _has_checkpointer(graph: Any, config: dict[str, Any]) -> bool:
+    return getattr(graph, "checkpointer", None) not in (None, False) \
+        or "__pregel_checkpointer" in config["configurable"]
+
 
 def default_reviewer() -> str:
     """Name of the kernel's reviewer: `hitl_nb.reviewer(...)`, else `$HITL_NB_REVIEWER`
@@ -69,6 +91,13 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
     `reviewer` overrides the kernel's `hitl_nb.reviewer(...)` for this session (a name,
     or `Reviewer(name, roles)`). `policy` gates requests that carry no gate of their own
     (LangChain middleware, plain interrupts): level, reason, roles and approvals.
+
+    On a thread that already ran, the session starts from its checkpoint: `pending`
+    lists what it is paused for. A config pinned to a `checkpoint_id` (time travel) is
+    read and resumed from that checkpoint once; afterwards the session follows the
+    thread's newest checkpoint, so a request is never answered twice on a fork.
+    Graphs with `async` nodes: `await session.ainvoke(inputs)`; clicks and the decision
+    methods then resume the graph with `ainvoke` too.
     """
 
     def __init__(self, graph: Any, config: dict[str, Any] | None = None, *,
@@ -77,10 +106,9 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
                  preferences: Preferences | None = None,
                  on_timeout: Action = "reject", policy: Policy | None = None) -> None:
         self.graph = graph
-        self.config: dict[str, Any] = config or {"configurable": {"thread_id": uuid.uuid4().hex}}
-        if not self.config.get("configurable", {}).get("thread_id"):
-            raise ValueError("config needs configurable.thread_id, e.g. "
-                             "{'configurable': {'thread_id': 'review-1'}}")
+        self.config: dict[str, Any] = _own_config(config)
+        self.run_options: dict[str, Any] = {}
+        self.asynchronous = False
         self.log = log if log is not None else default_log()
         self.reviewer = as_reviewer(reviewer)
         self.policy = policy
@@ -96,7 +124,12 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
         self._init_review()
         self._seen: dict[str, ReviewRequest] = {}
         self._staged: dict[str, Decision] = {}
+        self._to_learn: list[tuple[ReviewRequest, Decision]] = []
         _override.track(self)
+        if config is not None and _has_checkpointer(graph, self.config):
+            snap = graph.get_state(self.config)
+            if snap.created_at is not None:  # the thread ran before: start where it is
+                self.refresh(snap)
 
     # -- reading -----------------------------------------------------------------
     @property
@@ -107,9 +140,9 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
     def _where(self) -> str:
         return f"on thread {self.thread_id!r}"
 
-    def refresh(self) -> Session:
+    def refresh(self, snap: Any = None) -> Session:
         """Re-read what is pending from the graph's checkpoint (e.g. after a restart)."""
-        snap = self.graph.get_state(self.config)
+        snap = snap if snap is not None else self.graph.get_state(self.config)
         checkpoint_id = snap.config.get("configurable", {}).get("checkpoint_id")
         # When the paused step started: the request time of payloads that carry none
         # (after a restart, latency still counts from the pause, not from now).
@@ -235,10 +268,26 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
         return self._seen[request.request_id]
 
     # -- running -----------------------------------------------------------------
-    def invoke(self, inputs: Any = None) -> Session:
-        """Start (or continue) the run; returns the session, which displays as its widget."""
+    def invoke(self, inputs: Any = None, **options: Any) -> Session:
+        """Start (or continue) the run; returns the session, which displays as its widget.
+
+        `options` are `graph.invoke` keywords kept for every resume of this run:
+        `context`, `durability`, `interrupt_before`, `interrupt_after`, `output_keys`.
+        """
         _override.ensure_may_decide(self)
+        self._set_options(options)
         self._run(inputs)
+        return self
+
+    async def ainvoke(self, inputs: Any = None, **options: Any) -> Session:
+        """`invoke` for graphs with `async` nodes: this run and every resume of it (from a
+        click or a decision method) use `graph.ainvoke`, on hitl_nb's own event loop."""
+        from .adapters import _loop
+
+        _override.ensure_may_decide(self)
+        self._set_options(options)
+        self.asynchronous = True
+        await asyncio.wrap_future(_loop.submit(self._arun(inputs)))
         return self
 
     def retry(self) -> Session:
@@ -248,17 +297,61 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
         self._run(None)
         return self
 
+    def _set_options(self, options: dict[str, Any]) -> None:
+        unknown = sorted(set(options) - set(RUN_OPTIONS))
+        if unknown:
+            raise TypeError(f"Session.invoke() got {unknown}; it keeps only {list(RUN_OPTIONS)} "
+                            "for every resume (stream with graph.stream(...) yourself).")
+        if not _has_checkpointer(self.graph, self.config):
+            raise ValueError("this graph has no checkpointer, so a paused run cannot be "
+                             "resumed: compile it with one, e.g. builder.compile("
+                             "checkpointer=InMemorySaver()) (SqliteSaver to survive restarts).")
+        self.run_options = options
+
     def _run(self, graph_input: Any) -> None:
+        if self.asynchronous:  # resumed from a click or a method: wait while it computes
+            from .adapters import _loop
+
+            _loop.run(self._arun(graph_input))
+            return
+        self._started()
+        try:
+            with logging_to(self.log):
+                out = self.graph.invoke(graph_input, self.config, **self.run_options)
+        except (Exception, _override.EmergencyStop) as exc:
+            self._failed(exc)
+            raise
+        self._finished(out)
+
+    async def _arun(self, graph_input: Any) -> None:
+        self._started()
+        try:
+            with logging_to(self.log):
+                out = await self.graph.ainvoke(graph_input, self.config, **self.run_options)
+        except (Exception, _override.EmergencyStop) as exc:
+            self._failed(exc)
+            raise
+        self._finished(out)
+
+    def _started(self) -> None:
         self.status = "running"
         self.error = None
         self._changed()
-        try:
-            out = self.graph.invoke(graph_input, self.config)
-        except (Exception, _override.EmergencyStop) as exc:
-            self.status = "halted" if isinstance(exc, _override.EmergencyStop) else "error"
-            self.error = exc
-            self._changed()
-            raise
+
+    def _failed(self, exc: BaseException) -> None:
+        self.status = "halted" if isinstance(exc, _override.EmergencyStop) else "error"
+        self.error = exc
+        self._changed()
+
+    def _finished(self, out: Any) -> None:
+        # A pinned checkpoint is where this run started; from now on follow the thread,
+        # or the next decision would answer the same request again on a new fork.
+        self.config["configurable"].pop("checkpoint_id", None)
+        # Learned only now: the resumed node ran again with what it knew when it asked.
+        if self.preferences is not None:
+            for request, decision in self._to_learn:
+                self.preferences.remember(request, decision)
+        self._to_learn.clear()
         self.result = None if isinstance(out, dict) and "__interrupt__" in out else out
         self.refresh()
 
@@ -301,8 +394,7 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
                 # when that differs (so a middleware runs the approved args, not its own).
                 decision = replace(decision, args=state.args, action=(
                     "approve" if state.args == original.args else "edit"))
-            if self.preferences is not None:
-                self.preferences.remember(original, decision)
+            self._to_learn.append((original, decision))
             del self._pending[request.request_id]
             self.history.append((original, decision))
             self._apply(original, decision)
@@ -358,8 +450,7 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
                         continue  # one of several approvals: the request stays pending
                     decision = replace(decision, args=state.args, action=(
                         "approve" if state.args == original.args else "edit"))
-                if self.preferences is not None:
-                    self.preferences.remember(original, decision)
+                self._to_learn.append((original, decision))
                 del self._pending[original.request_id]
                 self.history.append((original, decision))
                 if original.kind != "breakpoint":
@@ -501,7 +592,9 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
     def attach(cls, graph: Any, config: dict[str, Any], **kwargs: Any) -> Session:
         """A session on a thread that already ran (paused or finished); requests whose
         deadline passed meanwhile get their default now."""
-        session = cls(graph, config, **kwargs).refresh()
+        session = cls(graph, config, **kwargs)
+        if session.status == "idle":  # nothing ran on this thread yet
+            session.refresh()
         session.expire_overdue()
         return session
 

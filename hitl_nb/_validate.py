@@ -46,16 +46,21 @@ def schema_for(request: ReviewRequest) -> dict[str, Any]:
 
 
 def check_args(request: ReviewRequest, args: Any) -> dict[str, Any]:
-    """Edited arguments, validated; raises `DecisionError` naming the field and the rule."""
+    """Edited arguments, validated; raises `DecisionError` naming the field and the rule.
+
+    An edit names the fields it changes: fields it leaves out keep their proposed values
+    (`edit({"amount": 60})`), so the result is always a complete set of arguments.
+    """
     if not isinstance(args, dict):
         raise DecisionError(f"edited arguments must be an object, got {type(args).__name__}.")
+    merged: dict[str, Any] = {**request.args, **args}
     validator = jsonschema.Draft202012Validator(schema_for(request))
-    errors = sorted(validator.iter_errors(args), key=lambda e: list(e.path))
+    errors = sorted(validator.iter_errors(merged), key=lambda e: list(e.path))
     if errors:
         first = errors[0]
         where = "/".join(str(p) for p in first.path) or "arguments"
         raise DecisionError(f"invalid edit of {where}: {first.message}")
-    return args
+    return merged
 
 
 def _text(value: Any, name: str) -> str | None:

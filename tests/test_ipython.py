@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from conftest import send
 from IPython.core.interactiveshell import InteractiveShell
 from langgraph.pregel import Pregel
 
@@ -106,3 +107,70 @@ queue.invoke({"requests": refund_requests(120)}, {"configurable": {"thread_id": 
     review = hitl_nb.current().widget()  # the card view still works, capped
     assert len(review.requests) == 50
     assert review.pending_total == 120
+
+
+def test_a_static_breakpoint_renders_and_approve_continues(shell):
+    shell.run_cell("""
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import START, StateGraph
+from typing_extensions import TypedDict
+class S(TypedDict, total=False):
+    x: int
+ran = []
+b = StateGraph(S)
+b.add_node("prepare", lambda s: {"x": 1})
+b.add_node("danger", lambda s: ran.append(s["x"]) or {"x": 2})
+b.add_edge(START, "prepare"); b.add_edge("prepare", "danger")
+g = b.compile(checkpointer=InMemorySaver(), interrupt_before=["danger"])
+""").raise_error()
+    shell.run_cell("g.invoke({}, {'configurable': {'thread_id': 'bp'}})",
+                   store_history=True).raise_error()
+    assert WIDGET in shell.shown[-1]
+    [request] = hitl_nb.current().pending
+    assert (request.kind, request.action) == ("breakpoint", "danger")
+    hitl_nb.current().approve()
+    assert shell.user_ns["ran"] == [1]
+    assert hitl_nb.current().result == {"x": 2}
+
+
+def test_a_thread_given_with_with_config_is_the_one_resumed(shell):
+    shell.run_cell("bound = graph.with_config(configurable={'thread_id': 'wc'})").raise_error()
+    shell.run_cell("bound.invoke({'messages': [('user', 'refund order 1042')]})",
+                   store_history=True).raise_error()
+    assert WIDGET in shell.shown[-1]
+    session = hitl_nb.current()
+    assert session.thread_id == "wc"
+    session.approve()
+    assert shell.user_ns["desk"].count("issue_refund") == 1
+
+
+def test_context_and_async_runs_are_resumed_as_they_were_started(shell):
+    shell.run_cell("""
+import asyncio, dataclasses, hitl_nb
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import START, StateGraph
+from langgraph.runtime import Runtime
+from typing_extensions import TypedDict
+@dataclasses.dataclass
+class Ctx:
+    user: str
+class S(TypedDict, total=False):
+    sent: str
+async def greet(state: S, runtime: Runtime[Ctx]):
+    d = hitl_nb.ask(action="send", args={"text": f"hi {runtime.context.user}"})
+    await asyncio.sleep(0)
+    return {"sent": d.args["text"] + " from " + runtime.context.user}
+b = StateGraph(S, context_schema=Ctx)
+b.add_node("greet", greet); b.add_edge(START, "greet")
+g = b.compile(checkpointer=InMemorySaver())
+""").raise_error()
+    shell.run_cell("await g.ainvoke({}, {'configurable': {'thread_id': 'ctx'}}, "
+                   "context=Ctx('ann'))", store_history=True).raise_error()
+    assert WIDGET in shell.shown[-1]
+    session = hitl_nb.current()
+    widget = session.widget()
+    [card] = widget.requests
+    send(widget, {"type": "decision", "request_id": card["request_id"],
+                  "nonce": card["nonce"], "action": "edit", "args": {"text": "hello ann"}})
+    assert session.error is None
+    assert session.result == {"sent": "hello ann from ann"}

@@ -25,22 +25,21 @@ REFUND = {"messages": [("user", "refund order 1042")]}
 PROPOSED = {"order": 1042, "amount": 80.0, "note": "customer request"}
 
 
-class TamperAfterLogging:
-    """Runs between `log.record` and the resume (where `Session` calls preferences) and
-    swaps the decision's arguments, as a bug or an attacker in the kernel could."""
+class TamperAfterLogging(hitl_nb.Session):
+    """Swaps the decision's arguments between `log.record` and the resume, as a bug or an
+    attacker in the kernel could."""
 
-    def __init__(self) -> None:
-        self.active = True
+    active = True
 
-    def remember(self, request: Any, decision: Decision) -> None:
+    def _apply(self, request: Any, decision: Decision) -> None:
         if self.active:
             object.__setattr__(decision, "args", {**decision.args, "amount": 8000.0})
+        super()._apply(request, decision)
 
 
 def test_decision_changed_after_logging_resumes_nothing(tmp_path, graph, desk: SupportDesk):
     log = hitl_nb.FeedbackLog(tmp_path / "audit.sqlite")
-    tamper = TamperAfterLogging()
-    session = hitl_nb.Session(graph, config(), log=log, preferences=tamper)  # type: ignore[arg-type]
+    session = tamper = TamperAfterLogging(graph, config(), log=log)
     [request] = session.invoke(REFUND).pending
     with pytest.raises(hitl_nb.ArgsMismatch, match=rf"nothing was resumed: request "
                        rf"'{request.request_id}': its arguments .*8000\.0"):

@@ -56,6 +56,18 @@ def test_plain_dict_with_args_key_keeps_its_shape():
     assert session.result["answer"] == {**payload, "args": {"to": "x@y.z"}}
 
 
+@pytest.mark.parametrize("confidence", [80, -0.5, True, "high"])
+def test_a_plain_confidence_that_is_not_a_probability_stays_an_argument(confidence):
+    payload = {"question": "Ship it?", "confidence": confidence, "carrier": "DHL"}
+    session = hitl_nb.Session(plain_graph(payload), config()).invoke({})
+    [request] = session.pending
+    assert session.problems == []
+    assert request.confidence is None
+    assert request.args == {"confidence": confidence, "carrier": "DHL"}
+    session.edit({"carrier": "UPS"})
+    assert session.result["answer"] == {**payload, "carrier": "UPS"}
+
+
 def test_resume_as_overrides_the_plain_convention():
     def resume_as(request, decision):
         return {"approved": decision.approved, "note": decision.comment}

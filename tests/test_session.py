@@ -87,7 +87,7 @@ def test_whole_run_to_the_final_result(graph, desk: SupportDesk):
 @pytest.mark.parametrize(
     ("args", "field"),
     [({"order": 1042, "amount": "eighty", "note": "x"}, "amount"),
-     ({"order": 1042, "note": "x"}, "arguments"),
+     ({"note": ["x"]}, "note"),
      ({"order": 1042, "amount": 1.0, "note": "x", "extra": 1}, "arguments")],
 )
 def test_invalid_edit_is_refused_and_nothing_resumes(graph, desk: SupportDesk, args, field):
@@ -97,6 +97,17 @@ def test_invalid_edit_is_refused_and_nothing_resumes(graph, desk: SupportDesk, a
     assert desk.count("issue_refund") == 0
     assert len(session.pending) == 1
     assert len(hitl_nb.log()) == 0
+
+
+def test_an_edit_names_only_the_fields_it_changes(graph, desk: SupportDesk):
+    session = hitl_nb.Session(graph, config()).invoke(REFUND)
+    decision = session.edit({"amount": 60.0})
+    expected = {"order": 1042, "amount": 60.0, "note": "customer request"}
+    assert decision.args == expected
+    assert desk.executed[1] == ("issue_refund", expected)
+    row = hitl_nb.log().to_pandas().iloc[0]
+    assert row.final_args == expected
+    assert row.patch == [{"op": "replace", "path": "/amount", "value": 60.0}]
 
 
 def test_approve_cannot_smuggle_changed_arguments(graph):
@@ -187,6 +198,20 @@ def test_ask_rejects_bad_arguments_in_the_node():
         hitl_nb.ask(action="x", args={"when": object()})
     with pytest.raises(hitl_nb.PayloadError, match="unknown decision type"):
         hitl_nb.ask(action="x", allowed=("approve", "maybe"))  # type: ignore[arg-type]
+
+
+def test_ask_takes_one_allowed_decision_as_a_string():
+    from hitl_nb._ask import ask_payload
+
+    assert ask_payload(action="x", allowed="approve")["allowed"] == ["approve"]
+
+
+def test_ask_outside_a_graph_says_where_to_call_it():
+    with pytest.raises(RuntimeError, match=r"call it inside a node of a graph compiled with a "
+                                           r"checkpointer"):
+        hitl_nb.ask(action="x")
+    with pytest.raises(RuntimeError, match=r"hitl_nb.ask_many\(\) pauses a LangGraph run"):
+        hitl_nb.ask_many([{"action": "x"}])
 
 
 def test_decision_resume_round_trip():

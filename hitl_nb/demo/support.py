@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -273,37 +273,61 @@ def _customer(results: list[ToolMessage]) -> str:
     return found.group(1) if found else "customer@example.com"
 
 
-def review_tool_calls(message: AIMessage, rules: dict[str, ToolRule] = RULES,
-                      preferences: Preferences | None = None) -> dict[str, Any]:
-    """Ask a human about each gated tool call; returns the state update.
+def apply_preferences(message: AIMessage, rules: dict[str, ToolRule],
+                      preferences: Preferences) -> dict[str, Any]:
+    """What was learned, applied to the proposed calls: a learned refusal answers a call
+    before anyone is asked, learned rules reshape its arguments (noted in the message's
+    `response_metadata["learned"]` for the reviewer to see).
 
-    Every call stays on the AI message (edited ones with the reviewer's args), as a
-    real tool-calling API requires; a rejected or answered call gets its ToolMessage
-    here, and the tools node runs only the calls that have none. With `preferences`,
-    a learned refusal stops a call before it is proposed, and rules learned from earlier
-    corrections shape each proposal before it is shown.
+    A node of its own, before the one that asks: LangGraph runs the asking node again on
+    every resume and hands out answers by the order of its `interrupt` calls, so that
+    node must ask the same questions each time, whatever was learned meanwhile.
     """
-    confidence = message.response_metadata.get("confidence")
     kept: list[Any] = []
-    answers: list[ToolMessage] = []
+    refused: list[ToolMessage] = []
+    learned: dict[str, str] = {}
     for call in message.tool_calls:
         rule = rules.get(call["name"], ToolRule("confirm", "unknown", "unknown tool"))
         if rule.level in ("autonomy", "notify"):
             kept.append(call)
             continue
-        args, reason = call["args"], rule.reason
-        refusal = preferences.refusal(call["name"], args) if preferences is not None else None
-        if refusal is not None:
-            # reviewers always turn this down: do not ask, tell the model why
+        refusal = preferences.refusal(call["name"], call["args"])
+        if refusal is not None:  # reviewers always turn this down: tell the model why
             kept.append(call)
-            answers.append(ToolMessage(content=f"rejected by learned preference: {refusal}",
+            refused.append(ToolMessage(content=f"rejected by learned preference: {refusal}",
                                        tool_call_id=call["id"], name=call["name"],
                                        status="error"))
             continue
-        if preferences is not None:
-            args, learned = preferences.apply(call["name"], args)
-            if learned:
-                reason += "; learned: " + "; ".join(str(r) for r in learned)
+        args, rules_applied = preferences.apply(call["name"], call["args"])
+        if rules_applied:
+            learned[str(call["id"])] = "; ".join(str(r) for r in rules_applied)
+        kept.append({**call, "args": args})
+    metadata = {**message.response_metadata, "learned": learned}
+    revised = message.model_copy(update={"tool_calls": kept, "response_metadata": metadata})
+    return {"messages": [revised, *refused]}
+
+
+def review_tool_calls(message: AIMessage, rules: dict[str, ToolRule] = RULES,
+                      answered: Collection[str] = ()) -> dict[str, Any]:
+    """Ask a human about each gated tool call; returns the state update.
+
+    Every call stays on the AI message (edited ones with the reviewer's args), as a
+    real tool-calling API requires; a rejected or answered call gets its ToolMessage
+    here, and the tools node runs only the calls that have none. Calls in `answered`
+    (refused by a learned preference) are not asked about.
+    """
+    confidence = message.response_metadata.get("confidence")
+    learned = message.response_metadata.get("learned", {})
+    kept: list[Any] = []
+    answers: list[ToolMessage] = []
+    for call in message.tool_calls:
+        rule = rules.get(call["name"], ToolRule("confirm", "unknown", "unknown tool"))
+        if rule.level in ("autonomy", "notify") or call["id"] in answered:
+            kept.append(call)
+            continue
+        args, reason = call["args"], rule.reason
+        if call["id"] in learned:
+            reason += "; learned: " + learned[call["id"]]
         preview = args.get("body") if call["name"] == "draft_reply" else None
         decision = ask(action=call["name"], args=args, confidence=confidence,
                        risk=rule.risk, reason=reason, level=rule.level, preview=preview,
@@ -318,6 +342,13 @@ def review_tool_calls(message: AIMessage, rules: dict[str, ToolRule] = RULES,
                                        name=call["name"]))
     revised = message.model_copy(update={"tool_calls": kept})
     return {"messages": [revised, *answers]}
+
+
+def _last_ai(messages: list[Any]) -> tuple[AIMessage, set[str]]:
+    """The newest AI message and the ids of its calls already answered after it."""
+    index = max(i for i, m in enumerate(messages) if isinstance(m, AIMessage))
+    answered = {m.tool_call_id for m in messages[index + 1:] if isinstance(m, ToolMessage)}
+    return messages[index], answered
 
 
 def support_agent(desk: SupportDesk | None = None, *, checkpointer: Any = None,
@@ -340,10 +371,14 @@ def support_agent(desk: SupportDesk | None = None, *, checkpointer: Any = None,
     def agent(state: MessagesState) -> dict[str, Any]:
         return {"messages": [llm.invoke(state["messages"])]}
 
-    def review(state: MessagesState) -> dict[str, Any]:
+    def learn(state: MessagesState) -> dict[str, Any]:
         last = state["messages"][-1]
-        assert isinstance(last, AIMessage)
-        return review_tool_calls(last, rules, preferences)
+        assert preferences is not None and isinstance(last, AIMessage)
+        return apply_preferences(last, rules, preferences)
+
+    def review(state: MessagesState) -> dict[str, Any]:
+        last, answered = _last_ai(state["messages"])
+        return review_tool_calls(last, rules, answered)
 
     def tools(state: MessagesState) -> dict[str, Any]:
         ai = next(m for m in reversed(state["messages"]) if isinstance(m, AIMessage))
@@ -361,16 +396,21 @@ def support_agent(desk: SupportDesk | None = None, *, checkpointer: Any = None,
             out.append(ToolMessage(content=result, tool_call_id=c["id"], name=c["name"]))
         return {"messages": out}
 
+    first = "review" if preferences is None else "learn"
+
     def route(state: MessagesState) -> str:
         last = state["messages"][-1]
-        return "review" if isinstance(last, AIMessage) and last.tool_calls else END
+        return first if isinstance(last, AIMessage) and last.tool_calls else END
 
     builder = StateGraph(MessagesState)
     builder.add_node("agent", agent)
+    if preferences is not None:
+        builder.add_node("learn", learn)
+        builder.add_edge("learn", "review")
     builder.add_node("review", review)
     builder.add_node("tools", tools)
     builder.add_edge(START, "agent")
-    builder.add_conditional_edges("agent", route, ["review", END])
+    builder.add_conditional_edges("agent", route, [first, END])
     builder.add_edge("review", "tools")
     builder.add_edge("tools", "agent")
     store = preferences.store if preferences is not None else None
