@@ -19,6 +19,7 @@ from langgraph.types import Command
 
 from . import _override
 from ._collab import CollabDecisions
+from ._diff import json_schema_of
 from ._log import FeedbackLog, logging_to
 from ._log import log as default_log
 from ._log_binding import ArgsMismatch, binding_problem
@@ -67,6 +68,24 @@ def _own_config(config: dict[str, Any] | None) -> dict[str, Any]:
         raise ValueError("config needs configurable.thread_id, e.g. "
                          "{'configurable': {'thread_id': 'review-1'}}")
     return own
+
+
+def tool_schemas(graph: Any) -> dict[str, dict[str, Any]]:
+    """The argument schema of every tool the graph's `ToolNode`s run, by tool name.
+
+    LangChain's batched HITL middleware sends only the proposed arguments; the tool
+    knows their types, enums and bounds, which pick the editors and check an edit.
+    """
+    found: dict[str, dict[str, Any]] = {}
+    for node in getattr(graph, "nodes", {}).values():
+        for name, tool in (getattr(node.bound, "tools_by_name", None) or {}).items():
+            try:
+                schema = json_schema_of(tool)
+            except TypeError:  # not a LangChain tool after all: edits keep their shape
+                continue
+            if schema is not None:
+                found[name] = schema
+    return found
 
 
 def _has_checkpointer(graph: Any, config: dict[str, Any]) -> bool:
@@ -125,6 +144,7 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
         self._seen: dict[str, ReviewRequest] = {}
         self._staged: dict[str, Decision] = {}
         self._to_learn: list[tuple[ReviewRequest, Decision]] = []
+        self._tool_schemas: dict[str, dict[str, Any]] | None = None
         _override.track(self)
         if config is not None and _has_checkpointer(graph, self.config):
             snap = graph.get_state(self.config)
@@ -263,6 +283,10 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
         """First sight of a request: gate it (`policy`) and store it durably (a restart
         keeps its requested_at)."""
         if request.request_id not in self._seen:
+            if request.kind == "middleware" and request.args_schema is None:
+                if self._tool_schemas is None:
+                    self._tool_schemas = tool_schemas(self.graph)
+                request = replace(request, args_schema=self._tool_schemas.get(request.action))
             self._seen[request.request_id] = self.log.record_request(
                 self._gated(request, values))
         return self._seen[request.request_id]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import pytest
 from conftest import config, plain_graph
@@ -12,6 +12,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
+from pydantic import Field
 
 import hitl_nb
 
@@ -154,6 +155,34 @@ def test_middleware_batched_one_decision_per_action_in_order():
     rejected = [m for m in session.result["messages"] if m.type == "tool" and m.status == "error"]
     assert "keep the file" in rejected[0].content
     assert hitl_nb.log().to_pandas().decision.tolist() == ["edit", "reject"]
+
+
+@tool
+def transfer(amount: Annotated[float, Field(gt=0, le=500)], currency: Literal["EUR", "USD"]) -> str:
+    """Transfer money."""
+    executed.append(("transfer", {"amount": amount, "currency": currency}))
+    return f"sent {amount} {currency}"
+
+
+def test_middleware_batched_edits_are_checked_against_the_tools_own_schema():
+    executed.clear()
+    calls = AIMessage(content="", tool_calls=[
+        {"name": "transfer", "args": {"amount": 100.0, "currency": "EUR"}, "id": "t1"}])
+    model = ToolCallingFake(messages=iter([calls, AIMessage(content="done")]))
+    agent = create_agent(model, [transfer], checkpointer=InMemorySaver(), middleware=[
+        HumanInTheLoopMiddleware(interrupt_on={"transfer": True})])
+    session = hitl_nb.Session(agent, config()).invoke({"messages": [("user", "pay")]})
+    [request] = session.pending
+    assert request.args_schema["properties"]["currency"]["enum"] == ["EUR", "USD"]
+    editors = session.widget().requests[0]["args_schema"]["properties"]
+    assert editors["currency"]["enum"] == ["EUR", "USD"]  # a menu, not a text field
+    with pytest.raises(hitl_nb.DecisionError, match="invalid edit of currency: 'GBP'"):
+        session.edit({"currency": "GBP"})
+    with pytest.raises(hitl_nb.DecisionError, match="invalid edit of amount"):
+        session.edit({"amount": 900.0})
+    assert executed == []
+    session.edit({"amount": 50.0, "currency": "USD"})
+    assert executed == [("transfer", {"amount": 50.0, "currency": "USD"})]
 
 
 def test_middleware_refuses_a_decision_type_the_config_forbids():

@@ -373,7 +373,8 @@ def support_agent(desk: SupportDesk | None = None, *, checkpointer: Any = None,
 
     def learn(state: MessagesState) -> dict[str, Any]:
         last = state["messages"][-1]
-        assert preferences is not None and isinstance(last, AIMessage)
+        assert preferences is not None
+        assert isinstance(last, AIMessage)
         return apply_preferences(last, rules, preferences)
 
     def review(state: MessagesState) -> dict[str, Any]:
