@@ -24,6 +24,7 @@ issue_refund needs role finance (role:finance)
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
@@ -44,6 +45,8 @@ OPS: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq, "!=": operator.ne,
     "in": lambda a, b: a in b, "not in": lambda a, b: a not in b,
 }
+ORDERING: tuple[str, ...] = (">", ">=", "<", "<=")
+"""Operators that read their operands as numbers (or strings) in order."""
 Missing = Literal["skip", "fire"]
 Predicate = Callable[[str, dict[str, Any]], bool]
 """`when=` predicates receive the action name and its arguments."""
@@ -202,6 +205,20 @@ class Critical(Gate):
         return reason, {"action": proposal.action}
 
 
+def _is_nan(value: Any) -> bool:
+    # NaN compares false with everything: `nan > 50` and `nan <= 50` both let it through.
+    return isinstance(value, numbers.Number) and not isinstance(value, bool) \
+        and value != value
+
+
+def not_comparable(value: Any, op: str) -> bool:
+    """True when `value` cannot be judged by `op`: NaN for any operator, and a bool for
+    an ordering one (`True > 50` compares 1 with 50)."""
+    if isinstance(value, bool):
+        return op in ORDERING
+    return _is_nan(value)
+
+
 def field_value(args: Any, path: str) -> Any:
     """``args["customer"]["tier"]`` for ``"customer.tier"``; list items by index
     (``"items.0.price"``). Returns a private sentinel when a step is missing."""
@@ -226,7 +243,8 @@ class Threshold(Gate):
 
     `field` is a dotted path into the arguments. Operators: ``> >= < <= == != in
     not in``. A missing field is skipped (``on_missing="fire"`` to stop instead); a
-    value that cannot be compared (``"80" > 50``) always fires: the gate fails closed.
+    value that cannot be compared (``"80" > 50``, NaN, a bool against ``>``) always
+    fires: the gate fails closed.
     """
 
     field: str
@@ -243,6 +261,9 @@ class Threshold(Gate):
         if not isinstance(self.field, str) or not self.field:
             raise ValueError(f"field must be a dotted path such as 'amount' or "
                              f"'customer.tier', got {self.field!r}")
+        if not_comparable(self.value, self.op):
+            raise ValueError(f"Threshold limit {self.value!r} cannot be compared with "
+                             f"{self.op}; give a number such as 50")
 
     @property
     def id(self) -> str:
@@ -254,6 +275,9 @@ class Threshold(Gate):
             if self.on_missing == "fire":
                 return f"{self.field} missing (needed for {self.op} {self.value!r})", {}
             return None
+        if not_comparable(actual, self.op):
+            return (f"{self.field} {actual!r} is not a comparable number (needed for "
+                    f"{self.op} {self.value!r})", {self.field: actual})
         try:
             hit = bool(OPS[self.op](actual, self.value))
         except TypeError:
@@ -318,13 +342,12 @@ class ConfidenceBelow(Gate):
 
 
 def _number(value: Any) -> float | None:
+    """`value` as a finite float, or None (bools, NaN, infinities, text that is not one)."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return float(value)
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return number if math.isfinite(number) else None
 
@@ -336,8 +359,9 @@ class RiskAtLeast(Gate):
     >>> RiskAtLeast("high")                        # high or critical -> confirm
     >>> RiskAtLeast(0.7, level="collaborate")      # numeric risk scores
 
-    A label that is not on the scale fires (fails closed); no risk skips the gate
-    (``on_missing="fire"`` to stop instead).
+    A label that is not on the scale, or a score that is not a finite number (NaN, a
+    bool), fires (fails closed); no risk skips the gate (``on_missing="fire"`` to stop
+    instead).
     """
 
     threshold: str | float
@@ -369,7 +393,7 @@ class RiskAtLeast(Gate):
         else:
             score = _number(risk)
             if score is None:
-                return f"risk {risk!r} is not a number", {"risk": risk}
+                return f"risk {risk!r} is not a comparable number", {"risk": risk}
             hit = score >= float(self.threshold)
         return (f"risk {risk} >= {self.threshold}", {"risk": risk}) if hit else None
 

@@ -3,6 +3,9 @@ the explanation names every gate that fired with the values that triggered it.""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+import numpy as np
 import pytest
 
 import hitl_nb
@@ -15,6 +18,7 @@ from hitl_nb import (
     Threshold,
     TwoPersonRule,
 )
+from hitl_nb._policy import OPS
 
 
 def test_no_gate_fires_gives_the_default_level():
@@ -79,6 +83,40 @@ def test_threshold_missing_field_skips_or_fires_and_bad_types_fail_closed():
     assert closed.explanation == "amount '80' cannot be compared with > 50 (threshold:amount)"
 
 
+NAN = float("nan")
+
+
+@pytest.mark.parametrize("nan", [NAN, np.float64("nan"), Decimal("NaN")],
+                         ids=["float", "numpy", "decimal"])
+@pytest.mark.parametrize(("op", "limit"), [(">", 50), (">=", 50), ("<", 50), ("<=", 50),
+                                           ("==", 50), ("!=", 50), ("in", [50]),
+                                           ("not in", [50])])
+def test_threshold_fails_closed_on_nan(nan, op, limit):
+    # every comparison with NaN is False, so without the check `> 50` let it through
+    verdict = Policy([Threshold("amount", op, limit)]).evaluate("pay", {"amount": nan})
+    assert verdict.level == "confirm"
+    assert verdict.explanation == (f"amount {nan!r} is not a comparable number (needed for "
+                                   f"{op} {limit!r}) (threshold:amount)")
+
+
+@pytest.mark.parametrize(("op", "limit", "value"),
+                         [(">", 50, True), (">=", 2, True), ("<", 0, False), ("<=", -1, True)])
+def test_threshold_fails_closed_on_a_bool_against_an_ordering(op, limit, value):
+    assert not OPS[op](value, limit)  # compared as 0 / 1, the bool would pass the gate
+    verdict = Policy([Threshold("amount", op, limit)]).evaluate("pay", {"amount": value})
+    assert verdict.level == "confirm"
+    assert "amount " + repr(value) + " is not a comparable number" in verdict.explanation
+
+
+def test_threshold_compares_bools_for_equality_and_refuses_a_nan_limit():
+    urgent = Policy([Threshold("urgent", "==", True)])
+    assert urgent.evaluate("pay", {"urgent": True}).level == "confirm"
+    assert urgent.evaluate("pay", {"urgent": False}).level == "autonomy"
+    for limit in (NAN, True):
+        with pytest.raises(ValueError, match="cannot be compared with >"):
+            Threshold("amount", ">", limit)
+
+
 def test_threshold_scoped_to_actions():
     policy = Policy([Threshold("amount", ">", 50, actions=["issue_refund"])])
     assert policy.evaluate("issue_refund", {"amount": 80}).level == "confirm"
@@ -111,6 +149,13 @@ def test_risk_gate_on_labels_and_scores():
     assert scores.evaluate("x", risk="0.9").level == "collaborate"  # ask() stores risk as text
     with pytest.raises(ValueError, match="not on the scale"):
         RiskAtLeast("severe")
+
+
+@pytest.mark.parametrize("risk", [NAN, "nan", True, float("inf")])
+def test_risk_score_that_is_not_a_comparable_number_fails_closed(risk):
+    verdict = Policy([RiskAtLeast(0.7)]).evaluate("pay", risk=risk)
+    assert verdict.level == "confirm"
+    assert verdict.explanation == f"risk {risk!r} is not a comparable number (risk)"
 
 
 def test_role_and_two_person_gates():
