@@ -47,7 +47,10 @@ class Reviewer:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
-            raise ValueError(f"reviewer name must be a non-empty string, got {self.name!r}")
+            raise ValueError(f"reviewer name must be a non-empty string such as 'alice', "
+                             f"got {self.name!r}")
+        # "alice " is alice: stray whitespace must not make a second approver
+        object.__setattr__(self, "name", self.name.strip())
         roles = (self.roles,) if isinstance(self.roles, str) else tuple(self.roles)
         if not all(isinstance(r, str) and r for r in roles):
             raise ValueError(f"roles must be non-empty strings, got {self.roles!r}")
@@ -177,17 +180,25 @@ def approvals(request: ReviewRequest, rows: Iterable[dict[str, Any]]) -> Approva
     for approval are the latest approved ones, and only approvals of exactly those count.
     """
     args = request.args
-    by: dict[str, dict[str, Any]] = {}
+    by: dict[str, str] = {}  # person -> name as first logged
     for row in rows:
-        if row.get("decision") not in APPROVING or not row.get("reviewer"):
+        name = row.get("reviewer")
+        if row.get("decision") not in APPROVING or not isinstance(name, str) \
+                or not name.strip():
             continue
         final = row.get("final_args")
         if not isinstance(final, dict):
             continue
         if row.get("args_hash") != args_hash(args):
             args, by = final, {}
-        by[row["reviewer"]] = row
-    return Approvals(needed=request.approvals_needed, args=args, by=tuple(by))
+        by.setdefault(person(name), name.strip())
+    return Approvals(needed=request.approvals_needed, args=args, by=tuple(by.values()))
+
+
+def person(name: str) -> str:
+    """Who a reviewer name stands for, for the distinct-approver rule: "Alice" and
+    "alice " are one person."""
+    return name.strip().casefold()
 
 
 def held_roles(who: Reviewer) -> str | None:
@@ -204,7 +215,8 @@ def refusal(request: ReviewRequest, who: Reviewer, action: Action | str,
                 f"{' + '.join(request.required_roles)} and {who.name} lacks "
                 f"{', '.join(missing)}. Ask a reviewer who holds it, or set "
                 f"hitl_nb.reviewer(name, roles=[...]).")
-    if state is not None and action in APPROVING and who.name in state.by:
+    if state is not None and action in APPROVING \
+            and person(who.name) in {person(name) for name in state.by}:
         final = state.args if args is None or action == "approve" else args
         if args_hash(final) == args_hash(state.args):
             return (f"{who.name} already approved {request.action!r}; "

@@ -10,6 +10,8 @@ from conftest import config, send
 
 import hitl_nb
 from hitl_nb import Reviewer
+from hitl_nb._reviewer import approvals
+from hitl_nb._schema import Decision, ReviewRequest
 from hitl_nb.demo import SupportDesk, gated_support_agent
 
 REFUND_80 = {"messages": [("user", "refund order 1042")]}   # finance
@@ -145,6 +147,42 @@ def test_two_person_rule(gated, desk):
     assert refunds.decision.tolist() == ["approve", "approve"]
     assert refunds.request_id.nunique() == 1
     assert refunds.args_hash.nunique() == 1  # both bound to the same arguments
+
+
+def test_reviewer_names_are_trimmed_and_blank_names_refused():
+    assert Reviewer("  alice\t").name == "alice"
+    assert hitl_nb.reviewer(" bob ", roles=["finance"]) == Reviewer("bob", ("finance",))
+    for blank in ("", "   ", "\n"):
+        with pytest.raises(ValueError, match="reviewer name must be a non-empty string"):
+            Reviewer(blank)
+
+
+@pytest.mark.parametrize("again", ["alice ", "Alice", " ALICE\t"])
+def test_the_same_person_spelled_differently_is_not_a_second_approver(gated, desk, again):
+    session = hitl_nb.Session(gated, config()).invoke(REFUND_420)
+    session.approve(reviewer=Reviewer("alice", ("finance",)))
+    with pytest.raises(hitl_nb.NotAuthorized, match="already approved"):
+        session.approve(reviewer=Reviewer(again, ("finance",)))
+    with pytest.raises(hitl_nb.NotAuthorized, match="already approved"):
+        session.decide_many([session.pending[0].request_id], "approve",
+                            reviewer=Reviewer(again, ("finance",)))
+    assert desk.count("issue_refund") == 0
+    assert len(hitl_nb.log()) == 1
+    assert str(session.approvals()) == "1 of 2 approvals (alice)"
+    session.approve(reviewer=Reviewer("bob", ("finance",)))
+    assert desk.count("issue_refund") == 1
+
+
+def test_approvals_logged_under_variant_spellings_count_once():
+    """Rows written before names were trimmed (or by another tool) still name one person."""
+    request = ReviewRequest(request_id="r1", interrupt_id="r1", kind="ask", action="wire",
+                            args={"amount": 900}, approvals_needed=2)
+    log = hitl_nb.FeedbackLog()
+    for name in ("alice ", "Alice"):
+        log.record(request, Decision(action="approve", args=request.args, reviewer=name,
+                                     request_id="r1"))
+    state = approvals(request, log.rows_for("r1"))
+    assert (state.by, state.complete) == (("alice",), False)
 
 
 def test_two_person_rule_in_the_widget(gated, desk):
