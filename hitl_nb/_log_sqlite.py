@@ -26,7 +26,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from datetime import datetime
@@ -68,6 +68,15 @@ _SCHEMA = (
 # Every column is read as bytes: a tampered value may be invalid UTF-8 or another type.
 _ENTRY = ("SELECT seq, CAST(decision_id AS BLOB), CAST(request_id AS BLOB), CAST(body AS BLOB),"
           " CAST(entry_hash AS BLOB) FROM entries")
+# verify() also needs each column's storage class: as bytes, TEXT and BLOB look alike.
+# One flag keeps the common case cheap; `_TYPES` names the column when it is not set.
+_VERIFY = ("SELECT seq, CAST(decision_id AS BLOB), CAST(request_id AS BLOB), CAST(body AS BLOB),"
+           " CAST(entry_hash AS BLOB), typeof(decision_id) IN ('text', 'null') AND"
+           " typeof(request_id) IN ('text', 'null') AND typeof(body) = 'text' AND"
+           " typeof(entry_hash) = 'text' FROM entries")
+_TYPES = ("SELECT typeof(decision_id), typeof(request_id), typeof(body), typeof(entry_hash) "
+          "FROM entries WHERE seq = ?")
+_COLUMNS = ("decision_id", "request_id", "body", "entry_hash")
 _PAGE = 2048
 
 
@@ -181,16 +190,21 @@ class SqliteStore:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM entries").fetchone()[0])
 
+    def _page(self, select: str, after: int, limit: int) -> list[Any]:
+        """Up to `limit` entries with seq above `after`, in seq order; from the very first
+        (whatever its seq, a tampered one too) when `after` is 0."""
+        if after == 0:
+            return self._db.execute(f"{select} ORDER BY seq LIMIT ?", (limit,)).fetchall()
+        return self._db.execute(f"{select} WHERE seq > ? ORDER BY seq LIMIT ?",
+                                (after, limit)).fetchall()
+
     def rows(self, start: int = 0) -> Iterator[dict[str, Any]]:
         # Page by seq instead of holding a cursor: the caller may append between rows.
         # seq is 1-based without gaps, so row position `start` is seq start + 1.
-        after: int | None = start if start > 0 else None
+        after = max(start, 0)
         while True:
             with self._lock:
-                page = self._db.execute(
-                    f"{_ENTRY} ORDER BY seq LIMIT ?" if after is None else
-                    f"{_ENTRY} WHERE seq > ? ORDER BY seq LIMIT ?",
-                    (_PAGE,) if after is None else (after, _PAGE)).fetchall()
+                page = self._page(_ENTRY, after, _PAGE)
             for seq, did, _rid, body, digest in page:
                 yield _decode(seq, did, body, digest)
             if len(page) < _PAGE:
@@ -213,30 +227,33 @@ class SqliteStore:
         return rows
 
     def verify(self, anchor: str | None) -> Verification:
-        anchored = anchor is None or anchor == GENESIS
-        wanted = anchor.encode() if anchor else b""
-        prev = GENESIS.encode()
-        index = 0
+        walk = _Walk(anchor)
         with self._lock:
+            while True:
+                try:
+                    page = self._page(_VERIFY, walk.index, _PAGE)
+                except sqlite3.DatabaseError:
+                    return self._verify_row_by_row(walk)
+                if (bad := walk.check(page, self._types)) is not None:
+                    return bad
+                if len(page) < _PAGE:
+                    return walk.result()
+
+    def _verify_row_by_row(self, walk: _Walk) -> Verification:
+        """SQLite fails a whole page when it cannot read one entry (a damaged record
+        header): read on one entry at a time, so the unreadable one is named."""
+        while True:
             try:
-                cursor = self._db.execute(f"{_ENTRY} ORDER BY seq")
-                while page := cursor.fetchmany(_PAGE):
-                    for seq, did, rid, body, digest in page:
-                        problem, decision_id = check_entry(index, prev, seq, did, rid, body,
-                                                           digest)
-                        if problem:
-                            return Verification(False, index, index, decision_id, problem,
-                                                prev.decode())
-                        prev = digest
-                        anchored = anchored or digest == wanted
-                        index += 1
-            except sqlite3.DatabaseError as exc:  # a damaged page, not a damaged row
-                return Verification(False, index, index, None,
-                                    f"SQLite cannot read this entry: {exc}", prev.decode())
-        if not anchored:
-            return Verification(False, index, index, None,
-                                ANCHOR_MISSING.format(anchor=anchor), prev.decode())
-        return Verification(True, index, head=prev.decode())
+                page = self._page(_VERIFY, walk.index, 1)
+            except sqlite3.DatabaseError as exc:
+                return walk.bad(f"SQLite cannot read this entry: {exc}", None)
+            if not page:
+                return walk.result()
+            if (bad := walk.check(page, self._types)) is not None:
+                return bad
+
+    def _types(self, seq: int) -> tuple[str, ...]:
+        return tuple(self._db.execute(_TYPES, (seq,)).fetchone())
 
     def record_request(self, request: ReviewRequest) -> ReviewRequest:
         first = self._requested_at(request.request_id)
@@ -334,6 +351,69 @@ def _decode(seq: int, did: Any, body: Any, digest: Any) -> dict[str, Any]:
         raise LogIntegrityError(_where(seq, did) + " is not a JSON object; run log.verify().")
     row["entry_hash"] = _text(digest)
     return row
+
+
+class _Walk:
+    """`verify()` along the chain: entries checked so far, the last hash, the anchor."""
+
+    def __init__(self, anchor: str | None) -> None:
+        self.anchor = anchor
+        self.anchored = anchor is None or anchor == GENESIS
+        self.wanted = anchor.encode() if anchor else b""
+        self.prev = GENESIS.encode()
+        self.index = 0
+
+    def check(self, page: list[Any],
+              types: Callable[[int], tuple[str, ...]]) -> Verification | None:
+        """Check the next entries; the `Verification` naming the first bad one, or None.
+        `types(seq)` reads an entry's storage classes when its flag says they are off."""
+        prev, index, anchored, wanted = self.prev, self.index, self.anchored, self.wanted
+        try:
+            for seq, did, rid, body, digest, as_written in page:
+                problem, decision_id = check_entry(index, prev, seq, did, rid, body, digest)
+                if problem is None and not as_written:
+                    problem = stored_type_problem(types(seq), body)
+                if problem:
+                    return Verification(False, index, index, decision_id, problem,
+                                        prev.decode())
+                prev = digest
+                anchored = anchored or digest == wanted
+                index += 1
+            return None
+        finally:
+            self.prev, self.index, self.anchored = prev, index, anchored
+
+    def bad(self, problem: str, decision_id: str | None) -> Verification:
+        return Verification(False, self.index, self.index, decision_id, problem,
+                            self.prev.decode())
+
+    def result(self) -> Verification:
+        if not self.anchored:
+            return self.bad(ANCHOR_MISSING.format(anchor=self.anchor), None)
+        return Verification(True, self.index, head=self.prev.decode())
+
+
+def _sqlite_type(value: Any) -> str:
+    """The storage class SQLite gives a Python value the writer binds."""
+    if value is None:
+        return "null"
+    if isinstance(value, int):
+        return "integer"
+    return "real" if isinstance(value, float) else "text"
+
+
+def stored_type_problem(types: tuple[str, ...], body: bytes) -> str | None:
+    """Which column is stored with another type than the writer gave it (None: all as
+    written). Only asked when the bytes already checked out: CAST(... AS BLOB) reads a
+    TEXT column and the same bytes stored as a BLOB alike."""
+    row = json.loads(body)  # check_entry parsed it already: valid
+    written = (_sqlite_type(row.get("decision_id")), _sqlite_type(row.get("request_id")),
+               "text", "text")
+    for column, found, expected in zip(_COLUMNS, types, written, strict=True):
+        if found != expected:
+            return (f"{column} is stored as {found.upper()} where the log writes "
+                    f"{expected.upper()} (column edited)")
+    return None
 
 
 def check_entry(index: int, prev: bytes, seq: Any, did: bytes | None, rid: bytes | None,

@@ -128,6 +128,67 @@ def test_flipped_byte_in_the_database_file_is_detected(pristine, ids, row, posit
     path.unlink()
 
 
+def sqlite_varint(n: int) -> bytes:
+    """SQLite's record varint (big-endian, 7 bits a byte; enough for these sizes)."""
+    out = [n & 0x7F]
+    while n := n >> 7:
+        out.append(0x80 | (n & 0x7F))
+    return bytes(reversed(out))
+
+
+def decision_id_type_offset(path: Path, row: int) -> int:
+    """Where the file holds the serial type of entry `row`'s decision_id: in its record
+    header (size, then one type per column: seq is the rowid, NULL), before the values."""
+    values = [stored(path, c)[row] for c in ("decision_id", "request_id", "body", "entry_hash")]
+    types = b"\x00" + b"".join(sqlite_varint(2 * len(v) + 13) for v in values)  # TEXT
+    size = sqlite_varint(len(types) + 1)
+    record = size + types + b"".join(values)
+    data = path.read_bytes()
+    assert data.count(record) == 1
+    return data.find(record) + len(size) + 1
+
+
+@pytest.mark.parametrize("page", [None, 3], ids=["one-page", "3-per-page"])
+@pytest.mark.parametrize("row", [0, 4, N - 1])
+def test_an_entry_sqlite_cannot_read_is_the_one_named(copy, ids, row, page, monkeypatch):
+    from hitl_nb import _log_sqlite
+
+    if page is not None:  # the damaged entry on a later page than the first
+        monkeypatch.setattr(_log_sqlite, "_PAGE", page)
+    at = decision_id_type_offset(copy, row)
+    data = bytearray(copy.read_bytes())
+    # the decision_id's serial type claims one byte more: the record no longer adds up
+    data[at] = 2 * (len(ids[row]) + 1) + 13
+    copy.write_bytes(bytes(data))
+    result = verify(copy)
+    assert (result.ok, result.first_bad, result.entries) == (False, row, row)
+    assert "SQLite cannot read this entry" in (result.problem or "")
+
+
+@pytest.mark.parametrize("column", ["decision_id", "request_id", "body", "entry_hash"])
+@pytest.mark.parametrize("row", [0, 4])
+def test_a_column_stored_with_another_type_is_named(pristine, copy, ids, column, row):
+    """The same bytes as a BLOB: CAST(... AS BLOB) cannot tell, the storage class can
+    (a BLOB request_id would hide the row from rows_for)."""
+    sql(copy, f"UPDATE entries SET {column} = CAST({column} AS BLOB) WHERE seq = ?", row + 1)
+    assert stored(copy, column) == stored(pristine, column)  # the same bytes
+    result = verify(copy)
+    assert (result.ok, result.first_bad, result.decision_id) == (False, row, ids[row])
+    assert result.problem == (f"{column} is stored as BLOB where the log writes TEXT "
+                              "(column edited)")
+
+
+def test_a_null_request_id_written_as_null_verifies(tmp_path):
+    """The stored type follows what the writer was given: no request_id is NULL."""
+    with hitl_nb.FeedbackLog(tmp_path / "audit.sqlite") as log:
+        row = decision_rows(1)[0]
+        log.append({**row, "request_id": None})
+        log.append(row)
+        assert log.verify().ok
+    sql(tmp_path / "audit.sqlite", "UPDATE entries SET request_id = '' WHERE seq = 1")
+    assert verify(tmp_path / "audit.sqlite").first_bad == 0
+
+
 # -- whole entries removed, reordered, inserted ---------------------------------------------
 def test_removed_entry_is_named(copy, ids):
     sql(copy, "DELETE FROM entries WHERE seq = 4")
