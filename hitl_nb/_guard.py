@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ._ask import ask
 from ._log import FeedbackLog
 from ._notify import notify
+from ._policy import register_policy
 from ._schema import Action, Decision, utcnow
 
 if TYPE_CHECKING:
@@ -290,9 +291,10 @@ def interrupt_on(policy: Policy, tools: Iterable[Any], *, confidence: Source = N
     """`HumanInTheLoopMiddleware(interrupt_on=policy.interrupt_on(tools))`.
 
     Every tool gets a `when` predicate (interrupt only when the policy's verdict needs a
-    human) and a `description` naming the gates that fired. Review it with
-    ``hitl_nb.Session(agent, config, policy=policy)`` so required roles and approvals are
-    enforced on the middleware's requests too.
+    human) and a `description` naming the gates that fired. The policy is registered for
+    these tool names (`hitl_nb._policy.register_policy`): a `Session` without `policy=`
+    (the display hook, `hitl_nb.inbox`) enforces its required roles and approvals on the
+    middleware's requests too.
     """
     configs: dict[str, Any] = {}
     gated = _Gated(policy, confidence=confidence, risk=risk)
@@ -312,4 +314,5 @@ def interrupt_on(policy: Policy, tools: Iterable[Any], *, confidence: Source = N
                 f"Policy says {verdict_for(call, state)}",
             "when": lambda request: verdict_for(request.tool_call, request.state).needs_review,
         }
+    register_policy(policy, configs)
     return configs

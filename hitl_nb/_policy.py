@@ -586,7 +586,9 @@ class Policy:
 
     def interrupt_on(self, tools: Iterable[Any], **options: Any) -> dict[str, Any]:
         """`HumanInTheLoopMiddleware(interrupt_on=...)` config: interrupt exactly the
-        calls this policy sends to a human, described by the gates that fired."""
+        calls this policy sends to a human, described by the gates that fired. Also
+        registers this policy for those tools (see `registered_policy`), so every
+        `Session` enforces its roles and approvals on their requests."""
         from ._guard import interrupt_on
 
         return interrupt_on(self, tools, **options)
@@ -595,3 +597,19 @@ class Policy:
         lines = [f"Policy(default={self.default}, {len(self.gates)} gates)"]
         lines += [f"  {gate.describe()}" for gate in self.gates]
         return "\n".join(lines)
+
+
+_by_tool: dict[str, Policy] = {}
+"""Policies registered by `Policy.interrupt_on`, by tool name (kernel-wide)."""
+
+
+def register_policy(policy: Policy, tools: Iterable[str]) -> None:
+    """Gate requests for `tools` with `policy` in every Session that has no `policy=` of
+    its own (the `%load_ext` display hook, `hitl_nb.inbox`). The latest registration of
+    a tool name wins."""
+    _by_tool.update(dict.fromkeys(tools, policy))
+
+
+def registered_policy(action: str) -> Policy | None:
+    """The policy registered for tool `action` by `Policy.interrupt_on`, or None."""
+    return _by_tool.get(action)

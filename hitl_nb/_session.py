@@ -30,6 +30,7 @@ from ._payloads import (
     plain_resume_value,
     requests_from_value,
 )
+from ._policy import registered_policy
 from ._review_base import StaleDecision
 from ._reviewer import (
     Approvals,
@@ -204,15 +205,17 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
     def _gated(self, request: ReviewRequest, values: Any) -> ReviewRequest:
         """Fill level, gates, roles and approvals from `policy` for a request that came
         without them (middleware and plain payloads; `ask` payloads carry their own)."""
-        if self.policy is None or request.kind in ("ask", "breakpoint"):
+        # no policy= given: the one `policy.interrupt_on(tools)` registered for this tool
+        policy = self.policy or registered_policy(request.action)
+        if policy is None or request.kind in ("ask", "breakpoint"):
             return request
         from ._guard import confidence_of
 
         confidence = request.confidence
         if confidence is None and isinstance(values, dict):
             confidence = confidence_of(values.get("messages"))
-        verdict = self.policy.evaluate(request.action, request.args, confidence=confidence,
-                                       risk=request.risk, agent=request.agent)
+        verdict = policy.evaluate(request.action, request.args, confidence=confidence,
+                                  risk=request.risk, agent=request.agent)
         return replace(request, confidence=confidence, level=verdict.level,
                        gate=verdict.gate, gate_reason=verdict.explanation if verdict.fired
                        else None, gates=tuple(verdict.gates),
@@ -223,11 +226,12 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
         """An edit must not slip past the policy: edited arguments that need a role the
         reviewer lacks, or more approvers than this request has, are refused. (Requests
         from `policy.guard` are re-checked inside the graph instead.)"""
-        if self.policy is None or request.kind in ("ask", "breakpoint") \
+        policy = self.policy or registered_policy(request.action)
+        if policy is None or request.kind in ("ask", "breakpoint") \
                 or not isinstance(args, dict):
             return
-        verdict = self.policy.evaluate(request.action, args, confidence=request.confidence,
-                                       risk=request.risk, agent=request.agent)
+        verdict = policy.evaluate(request.action, args, confidence=request.confidence,
+                                  risk=request.risk, agent=request.agent)
         if not who.holds(verdict.required_roles):
             raise NotAuthorized(f"the edited arguments need role "
                                 f"{' + '.join(verdict.required_roles)} ({verdict.explanation}); "

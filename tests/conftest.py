@@ -12,7 +12,7 @@ from langgraph.types import interrupt
 from typing_extensions import TypedDict
 
 import hitl_nb
-from hitl_nb import _log, _notify
+from hitl_nb import _log, _notify, _policy
 from hitl_nb.demo import SupportDesk, support_agent
 
 
@@ -29,6 +29,13 @@ def fresh_default_feed(monkeypatch: pytest.MonkeyPatch) -> hitl_nb.Feed:
     fresh = hitl_nb.Feed()
     monkeypatch.setattr(_notify, "_feed", fresh)
     return fresh
+
+
+@pytest.fixture(autouse=True)
+def no_registered_policies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`policy.interrupt_on(tools)` registers kernel-wide: one test's tools must not
+    gate another's."""
+    monkeypatch.setattr(_policy, "_by_tool", {})
 
 
 @pytest.fixture

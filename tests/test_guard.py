@@ -14,7 +14,7 @@ from langgraph.prebuilt import ToolNode, tools_condition
 from typing_extensions import TypedDict
 
 import hitl_nb
-from hitl_nb import ConfidenceBelow, Policy, Threshold
+from hitl_nb import ConfidenceBelow, Policy, Threshold, _policy
 from hitl_nb.demo import ScriptedSupportModel, SupportDesk, gated_support_agent, support_tools
 
 FINANCE = hitl_nb.Reviewer("fiona", roles=("finance",))
@@ -199,6 +199,28 @@ def test_policy_as_middleware_config(desk: SupportDesk, mode: str):
     assert session.status == "done"
     row = hitl_nb.log().to_pandas().iloc[-1]
     assert (row.decision, row.reviewer, row.role) == ("edit", "fiona", "finance")
+
+
+def test_interrupt_on_registers_its_policy_per_tool_and_the_latest_wins(desk: SupportDesk):
+    from langchain.agents import create_agent
+    from langchain.agents.middleware import HumanInTheLoopMiddleware
+
+    tools = support_tools(desk)
+    finance = Policy([Threshold("amount", ">", 50, actions=["issue_refund"], roles=["finance"])])
+    audit = Policy([Threshold("amount", ">", 50, actions=["issue_refund"], roles=["audit"])])
+    interrupt_on = finance.interrupt_on(tools)
+    agent = create_agent(ScriptedSupportModel(), tools, checkpointer=InMemorySaver(),
+                         middleware=[HumanInTheLoopMiddleware(interrupt_on=interrupt_on)])
+    refund = {"messages": [("user", "refund order 1042")]}
+    assert ask(agent, "refund order 1042").pending[0].required_roles == ("finance",)
+    audit.interrupt_on(["issue_refund"])  # registered again: the latest wins
+    assert ask(agent, "refund order 1042").pending[0].required_roles == ("audit",)
+    # a session's own policy= comes first
+    own = hitl_nb.Session(agent, config(), policy=finance).invoke(refund)
+    assert own.pending[0].required_roles == ("finance",)
+    # every tool handed to interrupt_on is registered; re-registering moved only one
+    assert _policy.registered_policy("draft_reply") is finance
+    assert _policy.registered_policy("no_such_tool") is None
 
 
 def test_a_timeout_resolves_to_the_default_and_nothing_runs():

@@ -123,6 +123,38 @@ def test_inbox_in_this_kernel_with_widgets(desk: SupportDesk):
         box["b"]
 
 
+def test_inbox_of_a_middleware_agent_enforces_the_policy_of_interrupt_on(desk: SupportDesk):
+    """inbox(agent) gets no policy=: the one the agent was built with still decides who
+    may approve, and an edit may not raise the refund past its two-person rule."""
+    from langchain.agents import create_agent
+    from langchain.agents.middleware import HumanInTheLoopMiddleware
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from hitl_nb import Policy, Threshold, TwoPersonRule
+    from hitl_nb.demo import ScriptedSupportModel, support_tools
+
+    tools = support_tools(desk)
+    policy = Policy([
+        Threshold("amount", ">", 50, actions=["issue_refund"], roles=["finance"]),
+        TwoPersonRule(actions=["issue_refund"], when=lambda _, args: args["amount"] > 300)])
+    agent = create_agent(ScriptedSupportModel(), tools, checkpointer=InMemorySaver(),
+                         middleware=[HumanInTheLoopMiddleware(
+                             interrupt_on=policy.interrupt_on(tools))])
+    agent.invoke({"messages": [("user", "refund order 1042")]}, config("t-80"))
+    box = hitl_nb.inbox(agent)
+    summary = box.to_pandas().set_index("thread_id").loc["t-80"]
+    assert (summary.action, summary.required_roles) == ("issue_refund", "finance")
+    assert "amount 80.0 > 50" in summary.gate_reason
+    with pytest.raises(hitl_nb.NotAuthorized, match="needs role finance"):
+        box["t-80"].approve(reviewer=Reviewer("ivan", ("support",)))
+    with pytest.raises(hitl_nb.NotAuthorized, match="need 2 approvers"):
+        box["t-80"].edit({"order": 1042, "amount": 400.0, "note": "x"}, reviewer=FINANCE)
+    assert desk.count("issue_refund") == 0
+    assert len(hitl_nb.log()) == 0
+    box["t-80"].approve(reviewer=FINANCE)
+    assert desk.count("issue_refund") == 1
+
+
 def test_empty_inbox_and_graph_without_checkpointer():
     from langgraph.graph import START, StateGraph
     from typing_extensions import TypedDict

@@ -174,3 +174,39 @@ g = b.compile(checkpointer=InMemorySaver())
                   "nonce": card["nonce"], "action": "edit", "args": {"text": "hello ann"}})
     assert session.error is None
     assert session.result == {"sent": "hello ann from ann"}
+
+
+MIDDLEWARE_AGENT = """
+from langchain.agents import create_agent
+from langchain.agents.middleware import HumanInTheLoopMiddleware
+from langgraph.checkpoint.memory import InMemorySaver
+from hitl_nb import Policy, Threshold
+from hitl_nb.demo import ScriptedSupportModel, support_tools
+tools = support_tools(desk)
+policy = Policy([Threshold("amount", ">", 50, actions=["issue_refund"], roles=["finance"])])
+agent = create_agent(ScriptedSupportModel(), tools, checkpointer=InMemorySaver(), middleware=[
+    HumanInTheLoopMiddleware(interrupt_on=policy.interrupt_on(tools), interrupt_mode=MODE)])
+"""
+
+
+@pytest.mark.parametrize("mode", ["batched", "per_call"])
+def test_middleware_agent_shown_by_the_display_hook_enforces_the_policy_roles(shell, mode):
+    """No Session(policy=...) anywhere: the policy given to interrupt_on gates the card."""
+    shell.run_cell(MIDDLEWARE_AGENT.replace("MODE", repr(mode))).raise_error()
+    shell.run_cell("agent.invoke({'messages': [('user', 'refund order 1042')]}, config)",
+                   store_history=True).raise_error()
+    [data] = shell.shown
+    assert WIDGET in data
+    session = hitl_nb.current()
+    [request] = session.pending
+    assert (request.action, request.required_roles) == ("issue_refund", ("finance",))
+    ivan = hitl_nb.Reviewer("ivan", ("support",))
+    assert set(session.blocked(reviewer=ivan)) >= {"approve", "edit", "reject"}
+    with pytest.raises(hitl_nb.NotAuthorized, match="needs role finance and ivan lacks"):
+        session.approve(reviewer=ivan)
+    desk = shell.user_ns["desk"]
+    assert desk.count("issue_refund") == 0
+    assert len(hitl_nb.log()) == 0
+    session.approve(reviewer=hitl_nb.Reviewer("fiona", ("finance",)))
+    assert desk.count("issue_refund") == 1
+    assert session.status == "done"
