@@ -155,7 +155,8 @@ def guard(policy: Policy, target: Any, *, confidence: Source = None, risk: Sourc
     (default: "rejected by reviewer: <message>"; a respond returns its text). `log`:
     where notify-level actions are recorded (default: `hitl_nb.log()`). `timeout`: a
     review not decided in time resolves to the session's `on_timeout` (reject unless
-    set), logged as "timeout". `allowed`, `agent`, `args_schema`: passed to `ask`.
+    set; never approve when the verdict needs a role or several approvers), logged as
+    "timeout". `allowed`, `agent`, `args_schema`: passed to `ask`.
 
     A guarded function or tool pauses inside the node that calls it, so LangGraph's rule
     applies: the node runs again on resume. With several tool calls per message, guard

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from ._deadline import OnTimeout, check_on_timeout
 from ._log import FeedbackLog
 from ._reviewer import Reviewer
-from ._schema import Action, utcnow
+from ._schema import utcnow
 from ._session import Session, set_current
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ class Inbox:
 
 def inbox(graph: Any, *, log: FeedbackLog | None = None,
           reviewer: str | Reviewer | None = None, policy: Policy | None = None,
-          on_timeout: Action = "reject", threads: list[str] | None = None) -> Inbox:
+          on_timeout: OnTimeout = "reject", threads: list[str] | None = None) -> Inbox:
     """Every thread of `graph` with a pending review, as an `Inbox` (displays as the
     review widgets; `.to_pandas()` summarises).
 
@@ -136,6 +137,7 @@ def inbox(graph: Any, *, log: FeedbackLog | None = None,
     `threads` limits the search to those ids; the other keywords go to each `Session`.
     Requests whose deadline passed meanwhile get their default on the way (logged).
     """
+    check_on_timeout(on_timeout)  # also when no thread is pending: a typo fails now
     ids = threads if threads is not None else thread_ids(getattr(graph, "checkpointer", None))
     sessions = []
     for thread_id in ids:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from langgraph.types import Command
 
-from . import _override
+from . import _deadline, _override
 from ._collab import CollabDecisions
 from ._diff import json_schema_of
 from ._log import FeedbackLog, logging_to
@@ -124,7 +124,7 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
                  log: FeedbackLog | None = None, reviewer: str | Reviewer | None = None,
                  resume_as: ResumeAs | None = None,
                  preferences: Preferences | None = None,
-                 on_timeout: Action = "reject", policy: Policy | None = None) -> None:
+                 on_timeout: _deadline.OnTimeout = "reject", policy: Policy | None = None) -> None:
         self.graph = graph
         self.config: dict[str, Any] = _own_config(config)
         self.run_options: dict[str, Any] = {}
@@ -134,7 +134,7 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
         self.policy = policy
         self.resume_as = resume_as
         self.preferences = preferences
-        self.on_timeout: Action = on_timeout
+        self.on_timeout = _deadline.check_on_timeout(on_timeout)
         self.run_id = uuid.uuid4().hex
         self.status: Status = "idle"
         self.result: Any = None
@@ -200,6 +200,9 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
             if self.result is None:
                 self.result = snap.values
         self._changed()
+        # Past its deadline a request is no longer decidable: apply its default now.
+        # (Inside decide / submit / a run, `_busy` makes this a no-op; they check too.)
+        self.expire_overdue()
         return self
 
     def _gated(self, request: ReviewRequest, values: Any) -> ReviewRequest:
@@ -399,8 +402,8 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
             request = self._request(request_id)
             if self._expire([request]):
                 raise StaleDecision(f"request {request.request_id!r} expired at "
-                                    f"{request.deadline:%Y-%m-%d %H:%M:%S %Z}; the default "
-                                    f"({self.on_timeout}) was applied and logged.")
+                                    f"{request.deadline:%Y-%m-%d %H:%M:%S %Z}; its timeout "
+                                    f"default was applied and logged.")
             self._check_still_pending(request)
             original = self._seen.get(request.request_id, request)
             state = self._approvals(original) if original.approvals_needed > 1 else None
@@ -458,8 +461,8 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
             if not requests:
                 return []
             if expired := self._expire(requests):
-                raise StaleDecision(f"{len(expired)} of these requests expired; the default "
-                                    f"({self.on_timeout}) was applied and logged.")
+                raise StaleDecision(f"{len(expired)} of these requests expired; their "
+                                    f"timeout default was applied and logged.")
             who = self.who(reviewer)
             originals = [self._seen.get(r.request_id, r) for r in requests]
             states = [self._approvals(o) if o.approvals_needed > 1 else None for o in originals]
@@ -515,7 +518,8 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
 
     def expire_overdue(self, now: datetime | None = None) -> list[ReviewRequest]:
         """Resolve every pending request whose deadline has passed with `on_timeout`
-        (reject unless configured), logged with decision "timeout"; returns them."""
+        (reject unless configured; never approve when a role or several approvers are
+        needed), logged with decision "timeout"; returns them."""
         if self._busy or _override.halted():
             return []
         self._busy = True
@@ -529,12 +533,7 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
         now = now or utcnow()
         overdue = [r for r in requests if r.deadline is not None and r.deadline <= now]
         for request in overdue:
-            action = self.on_timeout if self.on_timeout in request.allowed else "reject"
-            decision = make_decision(
-                request, action, source="policy", reviewer="policy",
-                message=(f"no decision before the deadline "
-                         f"{request.deadline:%Y-%m-%d %H:%M:%S %Z}; default: {action}"
-                         if action in ("reject", "respond") else None))
+            decision = _deadline.timeout_decision(request, self.on_timeout)
             self.log.record(request, decision, outcome="timeout", run_id=self.run_id)
             del self._pending[request.request_id]
             self.history.append((request, decision))
