@@ -86,6 +86,22 @@ def _args(value: Any, where: str) -> dict[str, Any]:
     return value
 
 
+def _aware_deadline(value: Any) -> datetime | None:
+    """`ask(deadline=)` as stored: an ISO time with a time zone (it is compared with the
+    clock in UTC; a naive time could not be)."""
+    if not value:
+        return None
+    try:
+        deadline = datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise PayloadError(f"hitl_nb.ask() deadline= must be a datetime, got {value!r:.80}."
+                           ) from exc
+    if deadline.tzinfo is None:
+        raise PayloadError(f"hitl_nb.ask() deadline= needs a time zone, e.g. "
+                           f"datetime.now(UTC) + timedelta(minutes=30); got {value!r}.")
+    return deadline
+
+
 def _opt_str(value: Any, field: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
@@ -177,7 +193,7 @@ def _from_ask(value: dict[str, Any], interrupt_id: str, context: dict[str, Any],
         args_schema=value.get("args_schema"),
         required_roles=_roles(value.get("required_roles")),
         approvals_needed=_approvals(value.get("approvals_needed")),
-        deadline=datetime.fromisoformat(deadline) if deadline else None,
+        deadline=_aware_deadline(deadline),
         agent=_opt_str(value.get("agent"), "agent"),
         raw=value if batch is None else batch, **context,
     )

@@ -151,6 +151,13 @@ def test_on_timeout_takes_approve_or_reject(bad):
         hitl_nb.inbox(graph, on_timeout=bad)
 
 
+def test_a_deadline_without_a_time_zone_fails_in_the_node_that_asked():
+    naive = dt.datetime.now() + dt.timedelta(hours=1)  # no tzinfo: the mistake under test
+    with pytest.raises(hitl_nb.PayloadError, match=r"deadline= needs a time zone, e\.g\. "):
+        hitl_nb.Session(graph_with_deadline(naive), config()).invoke({})
+    assert len(hitl_nb.log()) == 0
+
+
 def test_request_before_its_deadline_is_untouched():
     session = hitl_nb.Session(graph_with_deadline(future()), config()).invoke({})
     assert session.expire_overdue() == []
