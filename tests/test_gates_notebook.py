@@ -1,6 +1,6 @@
 """notebooks/02_approval_gates.ipynb shows what it says: a refused approval, the two-person
-rule, a verified log, the tampered copy caught at the entry that was changed, and the
-reviews recovered after the "restart"."""
+rule, a verified log, the tampered copy caught at the entry that was changed, the
+reviews recovered after the "restart", and a deadline that does not approve a gated refund."""
 
 from __future__ import annotations
 
@@ -27,3 +27,12 @@ def test_approval_gates_notebook():
     assert "executed after the restart: [('issue_refund', 80.0), ('issue_refund', 420.0)]" in text
     assert "still pending: 0" in text
     assert "OK: 11 entries, hash chain intact" in text
+    # the deadline: on_timeout="approve", but the refund needs finance, so it is rejected
+    deadline = re.search(r"decide by: (.+?) \| needs role: finance", text)
+    assert deadline is not None
+    default = (f"no decision before the deadline {deadline.group(1)}; default: reject "
+               "(on_timeout=approve does not apply: it needs role finance")
+    assert f"the agent got: rejected by reviewer: {default}" in text
+    assert "refunds paid: []" in text
+    assert f"logged: timeout by policy | {default}" in text
+    assert "OK: 12 entries, hash chain intact" in text
