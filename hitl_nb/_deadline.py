@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
+from ._reviewer import requirements
 from ._schema import Decision, ReviewRequest
 from ._validate import make_decision
 
@@ -28,24 +29,16 @@ def check_on_timeout(value: object) -> OnTimeout:
                      f"to when its deadline passes), got {value!r}.")
 
 
-def _needs_people(request: ReviewRequest) -> str | None:
-    """What only people may give this request (a role, several approvers), or None."""
-    needs = []
-    if request.required_roles:
-        needs.append("role " + " + ".join(request.required_roles))
-    if request.approvals_needed > 1:
-        needs.append(f"{request.approvals_needed} approvers")
-    return " and ".join(needs) or None
-
-
 def timeout_decision(request: ReviewRequest, on_timeout: OnTimeout) -> Decision:
     """The decision for `request` once its deadline passed, by the policy, with a
     message that names the default applied."""
     action: OnTimeout = on_timeout
     why = ""
-    if action == "approve" and (needs := _needs_people(request)) is not None:
-        action, why = "reject", (f" (on_timeout=approve does not apply: it needs {needs}, "
-                                 "and a timeout approves nothing a person must)")
+    needs = requirements(request.required_roles, request.approvals_needed)
+    if action == "approve" and needs:  # only people may give these
+        action, why = "reject", (f" (on_timeout=approve does not apply: it needs "
+                                 f"{' and '.join(needs)}, and a timeout approves nothing a "
+                                 "person must)")
     elif action not in request.allowed:
         action, why = "reject", f" ({on_timeout} is not allowed for this request)"
     deadline = f"{request.deadline:%Y-%m-%d %H:%M:%S %Z}"

@@ -31,6 +31,7 @@ from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 
 from ._payloads import PayloadError, _confidence
+from ._reviewer import requirements
 from ._schema import LEVELS, Level
 
 REVIEW_LEVELS: tuple[Level, ...] = ("confirm", "collaborate", "human_leads")
@@ -498,11 +499,7 @@ class Verdict:
         return {**kwargs, **overrides}
 
     def __str__(self) -> str:
-        who = []
-        if self.required_roles:
-            who.append("role " + " + ".join(self.required_roles))
-        if self.approvals_needed > 1:
-            who.append(f"{self.approvals_needed} different approvers")
+        who = requirements(self.required_roles, self.approvals_needed)
         needs = f" [needs {', '.join(who)}]" if who else ""
         return f"{self.level}: {self.explanation}{needs}"
 

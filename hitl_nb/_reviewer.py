@@ -201,6 +201,17 @@ def person(name: str) -> str:
     return name.strip().casefold()
 
 
+def requirements(roles: Sequence[str], approvals: int) -> list[str]:
+    """Who must decide, in words: ``["role finance + ops", "2 different approvers"]``
+    (empty when anyone may, alone)."""
+    needs = []
+    if roles:
+        needs.append("role " + " + ".join(roles))
+    if approvals > 1:
+        needs.append(f"{approvals} different approvers")
+    return needs
+
+
 def held_roles(who: Reviewer) -> str | None:
     """The `role` column: every role the reviewer held when deciding, comma-separated."""
     return ",".join(who.roles) or None

@@ -109,8 +109,9 @@ def test_configured_default_approves_and_says_so():
 
 @pytest.mark.parametrize(("ask", "needs"), [
     ({"required_roles": ["dba"]}, "role dba"),
-    ({"approvals_needed": 2}, "2 approvers"),
-    ({"required_roles": ["dba", "ops"], "approvals_needed": 3}, "role dba + ops and 3 approvers"),
+    ({"approvals_needed": 2}, "2 different approvers"),
+    ({"required_roles": ["dba", "ops"], "approvals_needed": 3},
+     "role dba + ops and 3 different approvers"),
 ])
 def test_a_timeout_never_approves_what_a_person_must(ask, needs):
     deadline = past()
