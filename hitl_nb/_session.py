@@ -201,8 +201,12 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
                 self.result = snap.values
         self._changed()
         # Past its deadline a request is no longer decidable: apply its default now.
-        # (Inside decide / submit / a run, `_busy` makes this a no-op; they check too.)
-        self.expire_overdue()
+        # Not from within a decision (`_busy`: it checks deadlines itself) nor an async
+        # run on hitl_nb's loop, which cannot resume itself (`ainvoke` does it after).
+        from .adapters import _loop
+
+        if not _loop.inside():
+            self.expire_overdue()
         return self
 
     def _gated(self, request: ReviewRequest, values: Any) -> ReviewRequest:
@@ -319,6 +323,7 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
         self._set_options(options)
         self.asynchronous = True
         await asyncio.wrap_future(_loop.submit(self._arun(inputs)))
+        self.expire_overdue()  # paused on a request already past its deadline
         return self
 
     def retry(self) -> Session:

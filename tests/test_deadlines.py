@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -87,6 +88,29 @@ def test_reading_pending_after_the_deadline_applies_the_default(clock):
     # another session on the same thread finds nothing left to decide
     assert hitl_nb.Session(graph, cfg).refresh().pending == []
     assert len(hitl_nb.log()) == 1
+
+
+def async_graph_with_deadline(deadline: dt.datetime):
+    async def node(state: S) -> S:
+        decision = hitl_nb.ask(action="wire_transfer", args={"amount": 900},
+                               deadline=deadline)
+        await asyncio.sleep(0)
+        return {"outcome": f"{decision.action} by {decision.reviewer}"}
+
+    builder = StateGraph(S)
+    builder.add_node("node", node)
+    builder.add_edge(START, "node")
+    return builder.compile(checkpointer=InMemorySaver())
+
+
+def test_an_async_run_paused_past_its_deadline_gets_the_default():
+    """The default resumes the run with ainvoke, after the run that paused returned
+    (hitl_nb's loop cannot resume a run from inside another)."""
+    session = hitl_nb.Session(async_graph_with_deadline(past()), config())
+    asyncio.run(session.ainvoke({}))
+    assert (session.status, session.pending) == ("done", [])
+    assert session.result["outcome"] == "reject by policy"
+    assert hitl_nb.log().to_pandas().decision.tolist() == ["timeout"]
 
 
 def test_late_decision_is_refused_and_the_default_applied(clock):

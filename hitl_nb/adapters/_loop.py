@@ -34,9 +34,14 @@ def loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
+def inside() -> bool:
+    """True in code the adapters' loop is running (it cannot wait on another run)."""
+    return threading.current_thread() is _thread
+
+
 def submit(coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
     """Schedule `coro` on the adapters' loop; returns at once."""
-    if threading.current_thread() is _thread:
+    if inside():
         coro.close()
         raise RuntimeError("hitl_nb adapters cannot start a run from inside another adapter "
                            "run (it would wait on itself); call review() from the notebook.")
