@@ -8,6 +8,7 @@ through `Session.decide` / `Session.decide_many`.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal, cast, get_args
@@ -31,6 +32,23 @@ class QueryError(ValueError):
     """A filter, sort or page the queue cannot apply; the message names the fix."""
 
 
+class NoRisk(enum.Enum):
+    """The type of `NO_RISK` (an enum member: a typed, picklable singleton)."""
+
+    NO_RISK = "no risk"
+
+    def __repr__(self) -> str:
+        return "NO_RISK"
+
+
+NO_RISK = NoRisk.NO_RISK
+"""The risk filter for items that carry no risk label: `batch.query(risk=NO_RISK)`.
+`risk=None` means any risk, as None does for every filter field, so the two cannot be
+mixed up; on the wire it is `{"no_risk": true}`, which no label can equal."""
+NO_RISK_JSON = {"no_risk": True}
+RiskFilter = str | NoRisk | None
+
+
 def _confidence(value: Any, name: str) -> float | None:
     return bounded_number(None if value == "" else value, name, 0, 1, QueryError)
 
@@ -43,18 +61,32 @@ def _label(value: Any, name: str) -> str | None:
     return value
 
 
+def _risk(value: Any) -> RiskFilter:
+    if value is NO_RISK or value == NO_RISK_JSON:
+        return NO_RISK
+    if value == "":  # "" was once both "any" and "none": say which
+        raise QueryError("risk \"\" is ambiguous: pass None for any risk, or NO_RISK "
+                         "(hitl_nb.BatchReview.NO_RISK) for items without a risk label.")
+    if isinstance(value, dict):
+        raise QueryError(f"risk must be a label, None (any) or {NO_RISK_JSON} (no risk "
+                         f"label), got {value!r:.60}.")
+    return _label(value, "risk")
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Filter:
-    """Which items a view shows: exact action and risk, a confidence range, a
-    case-insensitive text search (action, arguments, reason, preview, thread) and a
-    status (pending, decided or all).
+    """Which items a view shows: exact action and risk (`NO_RISK`: items without a
+    risk label), a confidence range, a case-insensitive text search (action, arguments,
+    reason, preview, thread) and a status (pending, decided or all). None: no filter.
 
     >>> Filter(action="issue_refund", min_confidence=0.8).describe()
     'action = issue_refund · confidence ≥ 0.8 · pending'
+    >>> Filter(risk=NO_RISK).describe()
+    'no risk label · pending'
     """
 
     action: str | None = None
-    risk: str | None = None
+    risk: RiskFilter = None
     min_confidence: float | None = None
     max_confidence: float | None = None
     text: str = ""
@@ -82,18 +114,23 @@ class Filter:
         if low is not None and high is not None and low > high:
             raise QueryError(f"min_confidence {low} is above max_confidence {high}.")
         return cls(action=_label(value.get("action"), "action"),
-                   risk=_label(value.get("risk"), "risk"), min_confidence=low,
+                   risk=_risk(value.get("risk")), min_confidence=low,
                    max_confidence=high, text=text.strip(), status=cast(Status, status))
 
     def to_json(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        if self.risk is NO_RISK:
+            out["risk"] = dict(NO_RISK_JSON)
+        return out
 
     def describe(self) -> str:
         """The filter in words, as the approve-all confirmation states it."""
         parts = []
         if self.action is not None:
             parts.append(f"action = {self.action}")
-        if self.risk is not None:
+        if self.risk is NO_RISK:
+            parts.append("no risk label")
+        elif self.risk is not None:
             parts.append(f"risk = {self.risk}")
         if self.min_confidence is not None:
             parts.append(f"confidence ≥ {self.min_confidence:g}")
@@ -112,7 +149,10 @@ class Filter:
             return False
         if self.action is not None and request.action != self.action:
             return False
-        if self.risk is not None and request.risk != self.risk:
+        if self.risk is NO_RISK:
+            if request.risk:  # "" counts as no label, as in the facets
+                return False
+        elif self.risk is not None and request.risk != self.risk:
             return False
         conf = request.confidence
         if self.min_confidence is not None and (conf is None or conf < self.min_confidence):
@@ -275,14 +315,22 @@ class Queue:
         return self.ordered(query)[start:start + query.page_size]
 
     def facets(self) -> dict[str, list[list[Any]]]:
-        """Pending counts per action and per risk, for the filter menus."""
+        """Pending counts per action and per risk, for the filter menus; items without a
+        risk label count under None (the menu's "(none)", filtered with `NO_RISK`)."""
         actions: dict[str, int] = {}
-        risks: dict[str, int] = {}
+        risks: dict[str | None, int] = {}
         for item in self.items:
             if item.pending:
                 actions[item.request.action] = actions.get(item.request.action, 0) + 1
-                risk = item.request.risk or ""
+                risk = item.request.risk or None
                 risks[risk] = risks.get(risk, 0) + 1
         return {"actions": [[k, v] for k, v in sorted(actions.items())],
-                "risks": [[k, v] for k, v in sorted(
-                    risks.items(), key=lambda kv: (RISK_ORDER.get(kv[0], 9), kv[0]))]}
+                "risks": [[k, v] for k, v in sorted(risks.items(), key=_facet_order)]}
+
+
+def _facet_order(entry: tuple[str | None, int]) -> tuple[int, str]:
+    """Known labels by severity, then other labels, then no label."""
+    name = entry[0]
+    if name is None:
+        return (len(RISK_ORDER) + 1, "")
+    return (RISK_ORDER.get(name, len(RISK_ORDER)), name)

@@ -119,6 +119,61 @@ def test_facets_count_pending_by_action_and_risk(batch):
     assert [name for name, _ in batch.facets["risks"]] == RISKS
 
 
+def unlabelled_session(n: int = 30) -> hitl_nb.Session:
+    """`dataset(n)` with every fourth item's risk label left out."""
+    items = [{**d, "risk": None} if i % 4 == 0 else d for i, d in enumerate(dataset(n))]
+
+    def review(state: QueueState) -> QueueState:
+        decisions = hitl_nb.ask_many(items)
+        return {"approved": [d.args["order"] for d in decisions if d.approved]}
+
+    builder = StateGraph(QueueState)
+    builder.add_node("review", review)
+    builder.add_edge(START, "review")
+    return hitl_nb.Session(builder.compile(checkpointer=InMemorySaver()), config()).invoke({})
+
+
+def test_no_risk_is_a_filter_of_its_own_not_any_risk():
+    batch = hitl_nb.BatchReview(unlabelled_session(30))
+    unlabelled = [i for i in range(30) if i % 4 == 0]
+    assert [n for name, n in batch.facets["risks"] if name is None] == [len(unlabelled)]
+    batch.query(risk=hitl_nb.BatchReview.NO_RISK)
+    assert batch.counts["matching"] == len(unlabelled) == 8
+    assert orders(batch.rows) == unlabelled
+    assert batch.view["filter"]["risk"] == {"no_risk": True}
+    assert batch.view["described"] == "no risk label · pending"
+    batch.query(action="issue_refund")  # other filters combine with it
+    assert orders(batch.rows) == [i for i in unlabelled if ACTIONS[i % 3] == "issue_refund"]
+    assert orders(batch.rows) == [0, 12, 24]
+    batch.query(action=None, risk=None)  # None clears, as for every filter
+    assert batch.counts["matching"] == 30
+
+
+def test_no_risk_from_the_menu_confirms_exactly_those_items():
+    batch = hitl_nb.BatchReview(unlabelled_session(30))
+    query = batch.view_query()
+    query["filter"]["risk"] = {"no_risk": True}  # what batch.js sends for "(none)"
+    send(batch, {"type": "query", "query": query, "seq": 1})
+    assert batch.counts["matching"] == 8
+    send(batch, {"type": "prepare_matching", "token": batch.token})
+    assert (batch.confirm["count"], batch.confirm["described"]) == (8, "no risk label · pending")
+    send(batch, {"type": "confirm_matching", "token": batch.confirm["token"], "count": 8})
+    logged = list(hitl_nb.log())
+    assert [r["proposed_args"]["order"] for r in logged] == list(range(0, 30, 4))
+    assert {r["risk"] for r in logged} == {None}
+
+
+@pytest.mark.parametrize("risk", ["", {"no_risk": False}, {"none": True}, 3])
+def test_an_ambiguous_risk_filter_is_refused(batch, risk):
+    before = dict(batch.view)
+    send(batch, {"type": "query", "query": {**batch.view_query(),
+                                            "filter": {"risk": risk}}})
+    assert batch.refusals[-1].startswith("refused query: risk")
+    assert batch.view == before
+    with pytest.raises(ValueError, match="risk"):
+        batch.query(risk=risk)
+
+
 @pytest.mark.parametrize("query", [
     {"filter": {"min_confidence": 2}}, {"filter": {"min_confidence": 0.9, "max_confidence": 0.1}},
     {"filter": {"status": "maybe"}}, {"filter": {"colour": "red"}}, {"sort": "price"},
@@ -297,6 +352,9 @@ def test_row_edit_is_validated_and_logged_with_its_patch(batch, session):
     batch.query(status="decided")
     assert batch.rows[0]["final_args"] == {"order": 3, "amount": 12.5}
     assert batch.rows[0]["status"] == "edit"
+    proposed = dataset()[3]["args"]["amount"]
+    assert batch.rows[0]["changes"] == [{"op": "replace", "path": "/amount",
+                                         "old": proposed, "new": 12.5}]
 
 
 # -- many threads, one pending review each ---------------------------------------------------

@@ -5,6 +5,31 @@
 const TRAITS = ["rows", "view", "counts", "facets", "token", "confirm", "errors", "notice"];
 const SORTABLE = { action: "Action", risk: "Risk", confidence: "Confidence", thread: "Thread", status: "Status" };
 const PAGE_SIZES = [10, 25, 50, 100];
+// Filter menus: option values are "" (any), "=" + a label, or "!none" (no label), so no
+// label an agent writes can stand for "any" or "none". "No risk" travels as this object.
+const ANY = "";
+const NONE = "!none";
+const NO_LABEL = { no_risk: true };
+
+/**
+ * The filter value an option of a facet menu stands for.
+ * @param {string} option
+ * @returns {string | typeof NO_LABEL | null}
+ */
+function optionFilter(option) {
+  if (option === NONE) return NO_LABEL;
+  return option.startsWith("=") ? option.slice(1) : null;
+}
+
+/**
+ * The option of a facet menu that shows a filter value.
+ * @param {unknown} value
+ * @returns {string}
+ */
+function filterOption(value) {
+  if (value && typeof value === "object") return NONE;
+  return typeof value === "string" ? `=${value}` : ANY;
+}
 
 /**
  * @param {string} text
@@ -74,8 +99,8 @@ function render({ model, el }) {
   const text = /** @type {HTMLInputElement} */ (h("input", { attrs: { type: "search", placeholder: "search action, arguments, reason", "data-testid": "hitl-batch-text" } }));
   const pageSize = /** @type {HTMLSelectElement} */ (h("select", { attrs: { "data-testid": "hitl-batch-page-size" } }));
   for (const n of PAGE_SIZES) pageSize.append(h("option", { text: String(n), attrs: { value: String(n) } }));
-  action.addEventListener("change", () => sendQuery({ filter: { action: action.value || null } }));
-  risk.addEventListener("change", () => sendQuery({ filter: { risk: risk.value || null } }));
+  action.addEventListener("change", () => sendQuery({ filter: { action: optionFilter(action.value) } }));
+  risk.addEventListener("change", () => sendQuery({ filter: { risk: optionFilter(risk.value) } }));
   status.addEventListener("change", () => sendQuery({ filter: { status: status.value } }));
   const conf = (/** @type {HTMLInputElement} */ box) => (box.value.trim() === "" ? null : Number(box.value));
   minConf.addEventListener("change", () => sendQuery({ filter: { min_confidence: conf(minConf) } }));
@@ -111,12 +136,15 @@ function render({ model, el }) {
     const view = model.get("view") ?? {};
     const filter = view.filter ?? {};
     const facets = model.get("facets") ?? {};
-    /** @param {HTMLSelectElement} select @param {[string, number][]} options @param {string | null} value @param {string} none */
-    const fill = (select, options, value, none) => {
-      select.replaceChildren(h("option", { text: none, attrs: { value: "" } }));
-      for (const [name, count] of options ?? []) select.append(h("option", { text: `${name || "(none)"} (${fmt(count)})`, attrs: { value: name } }));
-      if (value && !(options ?? []).some(([name]) => name === value)) select.append(h("option", { text: `${value} (0)`, attrs: { value } }));
-      select.value = value ?? "";
+    /** @param {HTMLSelectElement} select @param {[string | null, number][]} options @param {unknown} value @param {string} any */
+    const fill = (select, options, value, any) => {
+      select.replaceChildren(h("option", { text: any, attrs: { value: ANY } }));
+      for (const [name, count] of options ?? []) select.append(h("option", { text: `${name ?? "(none)"} (${fmt(count)})`, attrs: { value: filterOption(name ?? NO_LABEL) } }));
+      const chosen = filterOption(value);
+      if (chosen !== ANY && ![...select.options].some((o) => o.value === chosen)) {
+        select.append(h("option", { text: `${chosen === NONE ? "(none)" : String(value)} (0)`, attrs: { value: chosen } }));
+      }
+      select.value = chosen;
     };
     fill(action, facets.actions, filter.action, "any action");
     fill(risk, facets.risks, filter.risk, "any risk");
@@ -167,7 +195,7 @@ function render({ model, el }) {
         drawBulk();
       });
       const args = h("td", { cls: "hitl-batch-args", text: compact(row.args), attrs: { title: JSON.stringify(row.args, null, 2) } });
-      if (row.final_args) args.append(h("div", { cls: "hitl-batch-edited", text: `edited → ${compact(row.final_args)}` }));
+      if (row.final_args) args.append(h("div", { cls: "hitl-batch-edited", text: "edited:" }), changeList(row.changes ?? []));
       if (row.reason) args.append(h("div", { cls: "hitl-batch-reason", text: String(row.reason) }));
       const pct = typeof row.confidence === "number" ? Math.round(row.confidence * 100) : null;
       const confCell = h("td", { cls: "hitl-batch-conf", text: pct === null ? "–" : `${pct}%` });

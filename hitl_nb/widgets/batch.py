@@ -21,14 +21,14 @@ from __future__ import annotations
 import gc
 import secrets
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets
 
-from .._diff import editor_schema
-from .._queue import Filter, Item, Query, QueryError, Queue
+from .._diff import changes, editor_schema
+from .._queue import NO_RISK, Filter, Item, Query, QueryError, Queue
 from .._validate import MAX_TEXT, DecisionError, schema_for
 from . import _assets
 
@@ -88,7 +88,11 @@ class BatchReview(anywidget.AnyWidget):
     >>> batch = hitl_nb.BatchReview.from_threads(graph, thread_ids)  # many threads
     >>> batch.query(action="issue_refund", risk="low")
     >>> batch.approve_matching(expected=batch.matching_approvable)
+    >>> batch.query(risk=hitl_nb.BatchReview.NO_RISK)              # items without a risk
     """
+
+    NO_RISK = NO_RISK
+    """The risk filter for items without a risk label (`risk=None` means any risk)."""
 
     _esm = _assets.esm("batch.js")
     _css = _assets.css("batch.css")
@@ -167,8 +171,7 @@ class BatchReview(anywidget.AnyWidget):
         return len(self._approvable(self._query.filter))
 
     def _approvable(self, flt: Filter) -> list[Item]:
-        pending = flt if flt.status == "pending" else Filter(**{**flt.to_json(),
-                                                                "status": "pending"})
+        pending = flt if flt.status == "pending" else replace(flt, status="pending")
         return [i for i in self._queue.select(pending) if "approve" in i.request.allowed]
 
     # -- syncing -----------------------------------------------------------------
@@ -213,10 +216,11 @@ class BatchReview(anywidget.AnyWidget):
             "args": request.args, "risk": request.risk, "confidence": request.confidence,
             "level": request.level, "reason": _short(request.reason),
             "preview": _short(request.preview), "status": item.status, "staged": item.staged,
-            "allowed": list(request.allowed), "final_args": None,
+            "allowed": list(request.allowed), "final_args": None, "changes": [],
         }
         if item.decision is not None and item.decision.args != request.args:
             row["final_args"] = item.decision.args
+            row["changes"] = changes(request.args, item.decision.args)
         if item.pending and "edit" in request.allowed:
             row["args_schema"] = editor_schema(schema_for(request))
         return row
@@ -226,7 +230,9 @@ class BatchReview(anywidget.AnyWidget):
               sort: str | None = None, descending: bool | None = None,
               **filters: Any) -> BatchReview:
         """Change the view: `action`, `risk`, `min_confidence`, `max_confidence`, `text`,
-        `status` filter (a new filter starts at page 0), `sort`, `descending`, `page`."""
+        `status` filter (a new filter starts at page 0), `sort`, `descending`, `page`.
+        A filter passed as None is cleared; one not passed is kept. `risk=NO_RISK`
+        (`BatchReview.NO_RISK`) keeps the items without a risk label."""
         current = self._query.to_json()
         if filters:
             current["filter"] = {**current["filter"], **filters}

@@ -288,15 +288,6 @@ function requestCard(req, send, drafts, error, halted = "", overrides = true) {
 }
 
 /**
- * Word-diff segments ([tag, text], tag "=", "-" or "+") as del / ins / span.
- * @param {any[]} segments
- * @param {HTMLElement} into
- */
-function fillDiff(segments, into) {
-  into.replaceChildren(...segments.map(([tag, text]) => h(tag === "+" ? "ins" : tag === "-" ? "del" : "span", { text: String(text) })));
-}
-
-/**
  * Co-editing: the agent's draft, what the agent changed since your last version, the round.
  * @param {any} req
  * @param {any} coedit
@@ -350,30 +341,6 @@ function coeditTools(req, coedit, editors, send, card, draft) {
   note.value = draft.__note ?? "";
   card.append(h("div", { cls: "hitl-field" }, [h("label", { cls: "hitl-label", text: "Note for the agent", attrs: { for: note.id } }), note]));
   return note;
-}
-
-/**
- * What the reviewer changed: one line per JSON-patch operation, long text as a word diff.
- * @param {any[]} changes
- */
-function changeList(changes) {
-  const list = h("ul", { cls: "hitl-changes", attrs: { "data-testid": "hitl-changes", "aria-label": "Changes made by the reviewer" } });
-  for (const change of changes) {
-    const item = h("li", { attrs: { "data-path": String(change.path) } }, [h("span", { cls: "hitl-change-path", text: `${String(change.path).slice(1) || "(all)"}: ` })]);
-    if (Array.isArray(change.text_diff)) {
-      const diff = h("span", { cls: "hitl-text-diff" });
-      for (const [tag, text] of change.text_diff) {
-        diff.append(h(tag === "+" ? "ins" : tag === "-" ? "del" : "span", { text: String(text) }));
-      }
-      item.append(diff);
-    } else {
-      if ("old" in change) item.append(h("del", { text: pretty(change.old) }));
-      if ("old" in change && "new" in change) item.append(document.createTextNode(" → "));
-      if ("new" in change) item.append(h("ins", { text: pretty(change.new) }));
-    }
-    list.append(item);
-  }
-  return list;
 }
 
 /**

@@ -108,3 +108,35 @@ function fieldEditor(key, value, schema, id, raw) {
   if (typeof schema?.description === "string") label.title = schema.description;
   return { row: h("div", { cls: "hitl-field" }, [label, input]), input, read, key };
 }
+
+/**
+ * Word-diff segments ([tag, text], tag "=", "-" or "+") as del / ins / span.
+ * @param {any[]} segments
+ * @param {HTMLElement} into
+ */
+function fillDiff(segments, into) {
+  into.replaceChildren(...segments.map(([tag, text]) => h(tag === "+" ? "ins" : tag === "-" ? "del" : "span", { text: String(text) })));
+}
+
+/**
+ * What the reviewer changed (`_diff.changes` in Python): one line per JSON-patch
+ * operation, old → new, long text as a word diff.
+ * @param {any[]} changes
+ */
+function changeList(changes) {
+  const list = h("ul", { cls: "hitl-changes", attrs: { "data-testid": "hitl-changes", "aria-label": "Changes made by the reviewer" } });
+  for (const change of changes) {
+    const item = h("li", { attrs: { "data-path": String(change.path) } }, [h("span", { cls: "hitl-change-path", text: `${String(change.path).slice(1) || "(all)"}: ` })]);
+    if (Array.isArray(change.text_diff)) {
+      const diff = h("span", { cls: "hitl-text-diff" });
+      fillDiff(change.text_diff, diff);
+      item.append(diff);
+    } else {
+      if ("old" in change) item.append(h("del", { text: pretty(change.old) }));
+      if ("old" in change && "new" in change) item.append(document.createTextNode(" → "));
+      if ("new" in change) item.append(h("ins", { text: pretty(change.new) }));
+    }
+    list.append(item);
+  }
+  return list;
+}
