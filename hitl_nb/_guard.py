@@ -153,7 +153,7 @@ def guard(policy: Policy, target: Any, *, confidence: Source = None, risk: Sourc
     the confidence from the AI message's ``response_metadata["confidence"]`` unless
     given). `on_reject(decision)` returns what the agent gets instead of the result
     (default: "rejected by reviewer: <message>"; a respond returns its text). `log`:
-    where notify-level actions are recorded (default: `hitl_nb.log()`). `timeout`: a
+    where notify-level actions are recorded (default: the run's log). `timeout`: a
     review not decided in time resolves to the session's `on_timeout` (reject unless
     set; never approve when the verdict needs a role or several approvers), logged as
     "timeout". `allowed`, `agent`, `args_schema`: passed to `ask`.

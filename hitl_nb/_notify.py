@@ -22,8 +22,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from . import _override
-from ._log import FeedbackLog
-from ._log import log as default_log
+from ._log import FeedbackLog, run_log
 from ._schema import Decision, Level, ReviewRequest, Source, utcnow
 from ._validate import DecisionError
 
@@ -255,7 +254,8 @@ def notify(*, action: str, args: dict[str, Any] | None = None, result: Any = Non
     `undo_window` seconds when `undo` (a no-argument compensator) is given, or else when
     a compensation is registered for `action` with `hitl_nb.compensate` (one registry for
     undoing reviewed and automatic actions alike). Call it where the action really ran:
-    a node re-runs from its first line after an interrupt.
+    a node re-runs from its first line after an interrupt. `log`: default `run_log()`,
+    the log of the Session driving the graph (`hitl_nb.log()` outside a run).
 
     >>> hitl_nb.notify(action="create_draft", args={"to": "ada@example.com"},
     ...                result="draft 12 saved", undo=lambda: drafts.delete(12))
@@ -264,7 +264,7 @@ def notify(*, action: str, args: dict[str, Any] | None = None, result: Any = Non
                             action=action, args=dict(args or {}), reason=reason, level=level,
                             thread_id=thread_id or _running_thread_id(), agent=agent, risk=risk,
                             confidence=confidence, gate=gate, gate_reason=gate_reason)
-    target = log if log is not None else default_log()
+    target = log if log is not None else run_log()  # inside a Session's run: its log
     decision = Decision(action="approve", args=request.args, message=_result_text(result),
                         source="policy", request_id=request.request_id,
                         decided_at=request.requested_at)

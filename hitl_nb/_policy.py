@@ -590,6 +590,18 @@ class Policy:
 
         return interrupt_on(self, tools, **options)
 
+    def notify_middleware(self, *, confidence: Any = None, risk: Any = None,
+                          log: Any = None, agent: str | None = None) -> Any:
+        """A `create_agent` middleware that logs the notify-level tool calls
+        `interrupt_on` lets through and shows them in `hitl_nb.feed()`, as `guard` does
+        (`hitl_nb._middleware`); list it beside `HumanInTheLoopMiddleware`. `confidence`
+        and `risk` as for `interrupt_on`; `log` as for `guard`."""
+        from ._guard import _Gated
+        from ._middleware import PolicyNotifyMiddleware
+
+        return PolicyNotifyMiddleware(_Gated(self, confidence=confidence, risk=risk,
+                                             log=log, agent=agent))
+
     def __repr__(self) -> str:
         lines = [f"Policy(default={self.default}, {len(self.gates)} gates)"]
         lines += [f"  {gate.describe()}" for gate in self.gates]
