@@ -1,5 +1,6 @@
 """Confirmation workflows in real JupyterLab: an edit's diff, parallel interrupts with one
-left pending, the batch widget over 10,000 items, and Undo in the notification feed."""
+left pending, the batch widget over 10,000 items (and its "no risk" filter and row diffs),
+and Undo in the notification feed."""
 
 from __future__ import annotations
 
@@ -111,8 +112,8 @@ def test_batch_widget_with_10000_items(page: Page, lab):
     expect(rows.first).not_to_have_attribute("data-row-id", str(first_page))
     expect(rows).to_have_count(25)
 
-    root.get_by_test_id("hitl-batch-action").select_option("issue_refund")
-    root.get_by_test_id("hitl-batch-risk").select_option("low")
+    root.get_by_test_id("hitl-batch-action").select_option(value="=issue_refund")
+    root.get_by_test_id("hitl-batch-risk").select_option(value="=low")
     root.get_by_test_id("hitl-batch-min").fill("0.9")
     root.get_by_test_id("hitl-batch-min").press("Enter")
     root.get_by_test_id("hitl-batch-min").blur()
@@ -136,6 +137,74 @@ def test_batch_widget_with_10000_items(page: Page, lab):
         "df = hitl_nb.log().to_pandas()\n"
         "print(len(df), set(df.decision), set(df.action_name), df.request_id.nunique())")
     assert out == f"{expected} {{'approve'}} {{'issue_refund'}} {expected}"
+    assert page.log.errors == []
+    assert page.log.dialogs == []
+
+
+UNLABELLED = """%load_ext hitl_nb
+import hitl_nb
+from typing_extensions import TypedDict
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import START, StateGraph
+
+class Q(TypedDict, total=False):
+    out: list
+
+items = [{"action": "issue_refund", "args": {"order": i, "amount": 10.0 * i},
+          "risk": None if i % 3 == 0 else "low", "confidence": 0.5} for i in range(12)]
+
+def review(state):
+    return {"out": [d.action for d in hitl_nb.ask_many(items)]}
+
+builder = StateGraph(Q)
+builder.add_node("review", review)
+builder.add_edge(START, "review")
+small = hitl_nb.Session(builder.compile(checkpointer=InMemorySaver()),
+                        {"configurable": {"thread_id": "unlabelled"}}).invoke({})
+batch = hitl_nb.BatchReview(small)
+batch"""
+
+
+def test_batch_no_risk_filter_and_a_row_edit_diff(page: Page, lab):
+    unlabelled = [i for i in range(12) if i % 3 == 0]  # as UNLABELLED builds them
+    nb = open_notebook(page, lab, "unlabelled.ipynb", [UNLABELLED])
+    nb.run_all()
+    root = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) [data-testid=hitl-batch]")
+    root.wait_for(timeout=90_000)
+    rows = root.get_by_test_id("hitl-batch-row")
+    expect(rows).to_have_count(12)
+    risk = root.get_by_test_id("hitl-batch-risk")
+    labels = risk.locator("option").evaluate_all("os => os.map(o => o.textContent)")
+    assert labels == ["any risk", "low (8)", f"(none) ({len(unlabelled)})"]
+    risk.select_option(label=f"(none) ({len(unlabelled)})")
+    expect(rows).to_have_count(len(unlabelled))
+    expect(root.get_by_test_id("hitl-batch-summary")).to_contain_text(
+        f"{len(unlabelled)} match no risk label")
+    assert [int(i) for i in rows.evaluate_all("rs => rs.map(r => r.dataset.rowId)")] == unlabelled
+
+    # edit one row: the decided row lists what changed, field by field
+    row = root.locator("[data-testid=hitl-batch-row][data-row-id='3']")
+    row.get_by_test_id("hitl-batch-edit").click()
+    root.get_by_test_id("hitl-batch-editor").locator("[data-field=amount]").fill("5")
+    root.get_by_test_id("hitl-batch-save").click()
+    expect(rows).to_have_count(len(unlabelled) - 1)
+    root.get_by_test_id("hitl-batch-status").select_option("all")
+    change = row.get_by_test_id("hitl-changes").locator("li[data-path='/amount']")
+    expect(change.locator("del")).to_have_text("30")
+    expect(change.locator("ins")).to_have_text("5")
+    expect(row.get_by_test_id("hitl-changes").locator("li")).to_have_count(1)
+    root.get_by_test_id("hitl-batch-status").select_option("pending")
+
+    # approve all matching: exactly the unlabelled ones still pending
+    left = len(unlabelled) - 1
+    root.get_by_test_id("hitl-batch-approve-matching").click()
+    expect(root.get_by_test_id("hitl-batch-confirm-text")).to_contain_text(
+        f"Approve {left} pending actions matching no risk label · pending")
+    root.get_by_test_id("hitl-batch-confirm-yes").click()
+    expect(root.get_by_test_id("hitl-batch-notice")).to_have_text(f"approve: {left} decided")
+    out = nb.run_cell_code("print(sorted((r['proposed_args']['order'], r['decision'], r['risk']) "
+                           "for r in hitl_nb.log()))")
+    assert out == str(sorted((i, "edit" if i == 3 else "approve", None) for i in unlabelled))
     assert page.log.errors == []
     assert page.log.dialogs == []
 
