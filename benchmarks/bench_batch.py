@@ -10,8 +10,16 @@
    - many threads, one pending review each (default 2,000; `--threads 10000`);
    - one thread, a `Send` fan-out of `--fan-out` branches; plus what a per-item
      `Session.decide` loop would cost there (each decision re-reads the graph state).
+3. Browser (`--browser`, Chromium): time to first render of `batch.js` for the queue (JSON
+   parse + draw + layout) and a page flip (click Next, redraw the next page's state, layout),
+   next to baselines drawn in the same page: a plain DOM table of every row (what showing
+   the whole queue at once costs), `batch.js` with every row in its model, and a plain
+   25-row table whose page flip replaces its body (the least DOM a paged table needs).
 
     python benchmarks/bench_batch.py [--items 10000] [--threads 2000] [--fan-out 300]
+                                     [--browser] [--quick]
+
+`--quick`: a smoke run in seconds (2,000 items, 200 threads, 50 branches, fewer repeats).
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from hitl_nb.demo import SupportDesk, refund_queue_agent, refund_requests
 
 DATA_TRAITS = ("rows", "view", "counts", "facets", "token", "confirm", "errors", "notice")
 APPROVE = Decision(action="approve")
+QUICK = {"items": 2_000, "threads": 200, "fan_out": 50, "repeat": 3}
 
 
 def state_bytes(widget: hitl_nb.BatchReview, names: tuple[str, ...] = DATA_TRAITS) -> int:
@@ -247,17 +256,158 @@ def fan_out(branches: int) -> None:
           f"(estimated from {sample} decisions: {t_naive / sample * 1e3:.0f} ms each)")
 
 
+# -- 3. in the browser ---------------------------------------------------------------------
+RENDER = """async ([source, css, mode, flips]) => {
+  if (!window.__render) {  // the widget's module as shipped, once per page
+    const script = document.createElement("script");
+    script.textContent = source.replace("export default { render };", "window.__render = render;");
+    document.head.append(script);
+    const style = document.createElement("style");
+    style.textContent = css;
+    document.head.append(style);
+  }
+  const text = document.getElementById("data").textContent;
+  const el = document.createElement("div");
+  document.body.replaceChildren(el);
+  const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  /** Flip pages `flips` times (next, previous, ...); the median time to laid out. */
+  const flipping = async (flip) => {
+    const times = [];
+    for (let i = 0; i < flips; i += 1) {
+      const t = performance.now();
+      await flip(i % 2 === 0);
+      void el.offsetHeight;
+      times.push(performance.now() - t);
+    }
+    return median(times);
+  };
+  const t0 = performance.now();
+  const data = JSON.parse(text);  // both sides pay for receiving their data
+  if (mode === "table" || mode === "table-page") {
+    const cells = (r) => [r.id, r.thread, r.action, JSON.stringify(r.args), r.risk ?? "",
+                          r.confidence ?? "", r.level, r.status];
+    const rowsOf = (rows) => rows.map((r) => {
+      const tr = document.createElement("tr");
+      for (const v of cells(r)) {
+        const td = document.createElement("td");
+        td.textContent = String(v);
+        tr.append(td);
+      }
+      return tr;
+    });
+    const table = document.createElement("table");
+    const body = document.createElement("tbody");
+    body.append(...rowsOf(data.first.rows));
+    table.append(body);
+    el.append(table);
+    void el.offsetHeight;  // laid out: every side pays for layout
+    const first = performance.now() - t0;
+    if (!data.next) return [first, null];
+    return [first, await flipping(async (forward) => {
+      body.replaceChildren(...rowsOf((forward ? data.next : data.first).rows));
+    })];
+  }
+  let state = data.first;
+  const handlers = new Map();
+  const model = {
+    get: (k) => state[k],
+    on: (event, fn) => handlers.set(event, [...(handlers.get(event) ?? []), fn]),
+    off() {},
+    send: (msg) => {  // Python's answer to "next" / "previous page", computed beforehand
+      if (msg.type !== "query") return;
+      state = state === data.first ? data.next : data.first;
+      for (const [event, fns] of handlers) {
+        if (event.startsWith("change:")) for (const fn of fns) fn();
+      }
+    },
+  };
+  window.__render({ model, el });
+  void el.offsetHeight;
+  const first = performance.now() - t0;
+  if (!data.next) return [first, null];
+  return [first, await flipping(async (forward) => {
+    el.querySelector(`[data-testid=hitl-batch-${forward ? "next" : "prev"}]`).click();
+    await null;  // the redraw was queued as a microtask by the change events
+  })];
+}"""
+FLIPS = 11
+
+
+def widget_state(widget: hitl_nb.BatchReview) -> dict[str, Any]:
+    return {name: getattr(widget, name) for name in DATA_TRAITS}
+
+
+def browser_render(items: int, repeat: int) -> None:
+    from playwright.sync_api import sync_playwright
+
+    session = hitl_nb.Session(refund_queue_agent(SupportDesk()), cfg("bench-browser"),
+                              log=hitl_nb.FeedbackLog()).invoke(
+        {"requests": refund_requests(items)})
+    widget = hitl_nb.BatchReview(session, page_size=25)
+    first = widget_state(widget)
+    widget.query(page=1)
+    every = [widget._row(item) for item in widget._queue.items]
+    payloads = {
+        "widget": {"first": first, "next": widget_state(widget)},
+        "widget-all": {"first": {**first, "rows": every}, "next": None},
+        "table": {"first": {"rows": every}, "next": None},
+        "table-page": {"first": {"rows": every[:25]}, "next": {"rows": every[25:50]}},
+    }
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                    args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        esm, css = hitl_nb.BatchReview._esm, hitl_nb.BatchReview._css  # what the widget ships
+        times: dict[str, tuple[float, float | None]] = {}
+        sizes: dict[str, int] = {}
+        for mode, payload in payloads.items():
+            text = json.dumps(payload, default=str).replace("</", "<\\/")
+            sizes[mode] = len(text.encode())
+            firsts, flips = [], []
+            for _ in range(repeat):
+                page.set_content(f'<script type="application/json" id="data">{text}</script>')
+                draw, flip = page.evaluate(RENDER, [esm, css, mode, FLIPS])
+                firsts.append(draw)
+                flips.append(flip)
+            times[mode] = (statistics.median(firsts),
+                           None if flips[0] is None else statistics.median(flips))
+        browser.close()
+    (ours, flip), plain = times["widget"], times["table"]
+    page_first, page_flip = times["table-page"]
+    assert flip is not None
+    assert page_flip is not None
+    print(f"\n3. In Chromium, {items:,} queued actions (ms to laid out, median of {repeat} "
+          f"page loads; first render includes JSON parse; flip: median of {FLIPS})")
+    print(f"   batch.js, one page of 25:     first render {ours:8.1f}   page flip "
+          f"{flip:6.2f}   ({fmt_bytes(sizes['widget'] / 2)} per state)")
+    print(f"   baseline, plain DOM table of every row:      {plain[0]:8.1f}   -> batch.js "
+          f"first render is {plain[0] / ours:5.1f}x faster ({fmt_bytes(sizes['table'])})")
+    print(f"   baseline, batch.js with every row synced:    {times['widget-all'][0]:8.1f}   -> "
+          f"{times['widget-all'][0] / ours:5.1f}x the paged widget")
+    print(f"   baseline, plain 25-row table: first render {page_first:8.1f}   page flip "
+          f"{page_flip:6.2f}   -> batch.js flip {flip / max(page_flip, 0.01):5.1f}x "
+          "(it redraws filters, pager and bulk bar too)")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--threads", type=int, default=2_000)
     parser.add_argument("--fan-out", type=int, default=300)
+    parser.add_argument("--repeat", type=int, default=5, help="browser timings: median of")
+    parser.add_argument("--browser", action="store_true", help="also time batch.js in Chromium")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"a smoke run: {QUICK} (overrides those options)")
     args = parser.parse_args()
+    if args.quick:
+        vars(args).update(QUICK)
     single_review_graph().invoke({"n": 0}, cfg("warm"))  # imports and caches
     widget_figures(args.items)
     one_thread_many_actions(args.items)
     many_threads(args.threads)
     fan_out(args.fan_out)
+    if args.browser:
+        browser_render(args.items, args.repeat)
 
 
 if __name__ == "__main__":
