@@ -141,28 +141,34 @@ def test_batch_widget_with_10000_items(page: Page, lab):
     assert page.log.dialogs == []
 
 
-UNLABELLED = """%load_ext hitl_nb
-import hitl_nb
-from typing_extensions import TypedDict
+def ask_many_batch(items: str, thread: str, page_size: int = 25) -> str:
+    """Notebook code: a one-node graph asking about `items` (Python source for the list
+    `hitl_nb.ask_many` takes), paused in a Session and shown as the BatchReview `batch`."""
+    return f"""from typing_extensions import TypedDict
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, StateGraph
 
 class Q(TypedDict, total=False):
     out: list
 
-items = [{"action": "issue_refund", "args": {"order": i, "amount": 10.0 * i},
-          "risk": None if i % 3 == 0 else "low", "confidence": 0.5} for i in range(12)]
+items = {items}
 
 def review(state):
-    return {"out": [d.action for d in hitl_nb.ask_many(items)]}
+    return {{"out": [d.action for d in hitl_nb.ask_many(items)]}}
 
 builder = StateGraph(Q)
 builder.add_node("review", review)
 builder.add_edge(START, "review")
-small = hitl_nb.Session(builder.compile(checkpointer=InMemorySaver()),
-                        {"configurable": {"thread_id": "unlabelled"}}).invoke({})
-batch = hitl_nb.BatchReview(small)
+queue = hitl_nb.Session(builder.compile(checkpointer=InMemorySaver()),
+                        {{"configurable": {{"thread_id": "{thread}"}}}}).invoke({{}})
+batch = hitl_nb.BatchReview(queue, page_size={page_size})
 batch"""
+
+
+UNLABELLED = "%load_ext hitl_nb\nimport hitl_nb\n" + ask_many_batch(
+    """[{"action": "issue_refund", "args": {"order": i, "amount": 10.0 * i},
+          "risk": None if i % 3 == 0 else "low", "confidence": 0.5} for i in range(12)]""",
+    "unlabelled")
 
 
 def test_batch_no_risk_filter_and_a_row_edit_diff(page: Page, lab):

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 
+from _jupyter import JupyterServer, NotebookPage
 from conftest import open_notebook
 from playwright.sync_api import Locator, Page, expect
+from test_confirm_lab import ask_many_batch
 from xss_payloads import PAYLOADS
 
 # Tags each widget's own code creates (shared.js included); anything else came from text.
@@ -24,26 +26,9 @@ LOAD = f"""%load_ext hitl_nb
 import json, hitl_nb
 PAYLOADS = json.loads({json.dumps(json.dumps(PAYLOADS))})"""
 
-BATCH = """from typing_extensions import TypedDict
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import START, StateGraph
-
-class S(TypedDict, total=False):
-    out: list
-
-items = [{"action": p, "args": {"text": p, p[:40]: i}, "reason": p, "risk": p,
-          "preview": p, "confidence": 0.5} for i, p in enumerate(PAYLOADS)]
-
-def review(state):
-    return {"out": [d.action for d in hitl_nb.ask_many(items)]}
-
-builder = StateGraph(S)
-builder.add_node("review", review)
-builder.add_edge(START, "review")
-queue = hitl_nb.Session(builder.compile(checkpointer=InMemorySaver()),
-                        {"configurable": {"thread_id": "hostile-batch"}}).invoke({})
-batch = hitl_nb.BatchReview(queue, page_size=100)
-batch"""
+BATCH = ask_many_batch("""[{"action": p, "args": {"text": p, p[:40]: i}, "reason": p,
+          "risk": p, "preview": p, "confidence": 0.5} for i, p in enumerate(PAYLOADS)]""",
+                       "hostile-batch", page_size=100)
 
 FEED = """feeds = [hitl_nb.Feed(), hitl_nb.Feed()]   # 30 each: a feed shows its latest 50
 
@@ -82,6 +67,17 @@ def tags(root: Locator) -> set[str]:
     return set(root.evaluate("el => [...el.querySelectorAll('*')].map(e => e.localName)"))
 
 
+def open_hostile(page: Page, lab: JupyterServer, name: str, cells: list[str],
+                 testid: str) -> tuple[NotebookPage, Locator]:
+    """Run the notebook with a `window.__pwned` sentinel; the widget(s) with `testid`."""
+    page.add_init_script("window.__pwned = undefined;")
+    nb = open_notebook(page, lab, name, [LOAD, *cells])
+    nb.run_all()
+    root = in_panel(page, testid)
+    root.first.wait_for(timeout=90_000)
+    return nb, root
+
+
 def assert_nothing_ran(page: Page) -> None:
     assert page.evaluate("() => window.__pwned") is None
     assert page.evaluate("() => window.parent.__pwned") is None
@@ -106,11 +102,7 @@ def old_and_new(change: Locator) -> list[str]:
 
 
 def test_payloads_in_the_batch_table(page: Page, lab):
-    page.add_init_script("window.__pwned = undefined;")
-    nb = open_notebook(page, lab, "hostile_batch.ipynb", [LOAD, BATCH])
-    nb.run_all()
-    root = in_panel(page, "hitl-batch")
-    root.wait_for(timeout=90_000)
+    nb, root = open_hostile(page, lab, "hostile_batch.ipynb", [BATCH], "hitl-batch")
     rows = root.get_by_test_id("hitl-batch-row")
     expect(rows).to_have_count(len(PAYLOADS))
     assert texts(rows.locator("td.hitl-action")) == PAYLOADS
@@ -157,10 +149,7 @@ def test_payloads_in_the_batch_table(page: Page, lab):
 
 
 def test_payloads_in_the_notification_feed(page: Page, lab):
-    page.add_init_script("window.__pwned = undefined;")
-    nb = open_notebook(page, lab, "hostile_feed.ipynb", [LOAD, FEED, "feeds[1]"])
-    nb.run_all()
-    feeds = in_panel(page, "hitl-feed")
+    _, feeds = open_hostile(page, lab, "hostile_feed.ipynb", [FEED, "feeds[1]"], "hitl-feed")
     expect(feeds).to_have_count(2, timeout=90_000)
     for feed, shown in zip(feeds.all(), (PAYLOADS[:30], PAYLOADS[30:]), strict=True):
         items = feed.get_by_test_id("hitl-feed-item")
@@ -188,11 +177,7 @@ def test_payloads_in_the_notification_feed(page: Page, lab):
 
 
 def test_payloads_in_the_plan_view(page: Page, lab):
-    page.add_init_script("window.__pwned = undefined;")
-    nb = open_notebook(page, lab, "hostile_plan.ipynb", [LOAD, PLAN])
-    nb.run_all()
-    plan = in_panel(page, "hitl-plan")
-    plan.wait_for(timeout=90_000)
+    nb, plan = open_hostile(page, lab, "hostile_plan.ipynb", [PLAN], "hitl-plan")
     review = nb.widget()
     n = len(PAYLOADS)
     expect(plan.get_by_test_id("hitl-plan-title")).to_have_text(f"Shared plan: {PAYLOADS[0]}")
