@@ -69,18 +69,27 @@ def entry_hash(prev_hash: str, row: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical_json(body)).encode()).hexdigest()
 
 
+def args_distance(proposed: Any, final: Any) -> float:
+    """`edit_distance`: Levenshtein distance between the canonical JSON of two arguments."""
+    # score_hint: exact all the same, ~50x faster when a long argument (a 500-step plan)
+    # changed a little; edits that rewrite everything cost ~1.5x (benchmarks/bench_collab.py)
+    return float(Levenshtein.distance(canonical_json(proposed), canonical_json(final),
+                                      score_hint=64))
+
+
 def build_row(request: ReviewRequest, decision: Decision | None = None, *,
               outcome: str | None = None, framework: str = "langgraph",
               run_id: str | None = None) -> dict[str, Any]:
-    """The log row for one decision (hashes are added by `FeedbackLog.append`)."""
+    """The log row for one decision (hashes are added by `FeedbackLog.append`).
+
+    A decision without `args` that is not an edit is logged as made on the proposed
+    arguments (`Decision.resolved`)."""
+    if decision is not None:
+        decision = decision.resolved(request.args)
     final = decision.args if decision else request.args
     edited = final != request.args
     patch = log_patch(request.args, final) if edited else []
-    # score_hint: exact all the same, ~50x faster when a long argument (a 500-step plan)
-    # changed a little; edits that rewrite everything cost ~1.5x (benchmarks/bench_collab.py)
-    distance = (float(Levenshtein.distance(canonical_json(request.args), canonical_json(final),
-                                           score_hint=64))
-                if edited else None)
+    distance = args_distance(request.args, final) if edited else None
     decided_at = decision.decided_at if decision else request.requested_at
     return {
         "decision_id": uuid.uuid4().hex,
