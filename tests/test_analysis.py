@@ -205,6 +205,25 @@ def test_reliability_curve_matches_scikit_learn():
             proportion_confint(k, row.n, method="wilson"), abs=1e-12)
 
 
+def test_reliability_bins_confidences_on_bin_edges_as_scikit_learn_does():
+    # values on edges: sklearn puts 0.5 in (0.4, 0.5], 0.1 in [0, 0.1], 1.0 in (0.9, 1.0]
+    conf = np.array([0.0, 0.1, 0.5, 0.5, 0.7, 0.7, 0.9, 0.9, 0.9, 1.0, 0.33, 0.66])
+    ok = np.array([0, 0, 1, 0, 1, 1, 1, 0, 1, 1, 0, 1])
+    curve = analysis.reliability(calibration_log(conf, ok).df(), bins=10)
+    prob_true, prob_pred = calibration_curve(ok, conf, n_bins=10, strategy="uniform")
+    assert curve.approve_rate.to_numpy() == pytest.approx(prob_true)
+    assert curve.confidence.to_numpy() == pytest.approx(prob_pred)
+    # by hand: [0, .1] {0, .1}; (.3, .4] {.33}; (.4, .5] {.5, .5}; (.6, .7] {.66, .7, .7};
+    # (.8, .9] {.9 x3}; (.9, 1] {1.0}
+    assert list(curve.bin) == [0, 3, 4, 6, 8, 9]
+    assert list(curve.n) == [2, 1, 2, 3, 3, 1]
+    # ECE over the same bins, from sklearn's curve and the counts by hand
+    counts = np.array([2, 1, 2, 3, 3, 1])
+    ece = float(np.sum(counts * np.abs(prob_true - prob_pred)) / len(conf))
+    table = analysis.calibration(calibration_log(conf, ok).df()).set_index("action_name")
+    assert table.loc["refund", "ece"] == pytest.approx(ece)
+
+
 def test_suggested_threshold_is_the_lowest_with_upper_error_bound_below_target():
     # 60 proposals at 0.95, all approved; 10 at 0.85 with 1 edit; 20 at 0.60 with 10 edits.
     conf = [0.95] * 60 + [0.85] * 10 + [0.60] * 20

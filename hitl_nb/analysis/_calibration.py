@@ -25,19 +25,22 @@ def scored(df: pd.DataFrame, keys: Sequence[str] = ()) -> pd.DataFrame:
 
 
 def _bins(confidence: pd.Series, bins: int) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Equal-width bin of each confidence, by scikit-learn's `calibration_curve` rule: bin
+    k holds (k/bins, (k+1)/bins], the first bin also 0 (so 0.5 is in the bin ending at
+    0.5, and 1.0 in the last)."""
     if bins < 1:
         raise ValueError(f"bins must be a positive integer, got {bins!r}")
-    # equal-width bins on [0, 1]; confidence 1.0 belongs to the last bin
-    edges: np.ndarray[Any, np.dtype[np.float64]] = np.floor(
-        confidence.to_numpy(dtype="float64") * bins)
-    out: np.ndarray[Any, np.dtype[np.int64]] = np.minimum(edges, bins - 1).astype(np.int64)
+    inner_edges = np.linspace(0.0, 1.0, bins + 1)[1:-1]
+    out: np.ndarray[Any, np.dtype[np.int64]] = np.searchsorted(
+        inner_edges, confidence.to_numpy(dtype="float64")).astype(np.int64)
     return out
 
 
 def reliability(df: pd.DataFrame, bins: int = 10, *, by: str | Sequence[str] | None = None,
                 level: float = 0.95) -> pd.DataFrame:
-    """The reliability curve: per confidence bin (equal width), `n`, mean `confidence`,
-    `approve_rate` (approved without edit) and its Wilson interval.
+    """The reliability curve: per confidence bin (equal width; bin k is (k/bins,
+    (k+1)/bins], the first also holds 0, as in scikit-learn's `calibration_curve`), `n`,
+    mean `confidence`, `approve_rate` (approved without edit) and its Wilson interval.
 
     >>> reliability(df, bins=10)        # perfectly calibrated: approve_rate == confidence
     """
@@ -61,7 +64,7 @@ def calibration(df: pd.DataFrame, by: str | Sequence[str] | None = "action_name"
                 bins: int = 10) -> pd.DataFrame:
     """Per group and overall (`(all)`): `n`, mean `confidence`, `approve_rate`,
     `brier` = mean((confidence - approved)^2) and `ece` = sum over bins of
-    n_bin / n * |approve_rate_bin - confidence_bin| (equal-width bins)."""
+    n_bin / n * |approve_rate_bin - confidence_bin| over the bins of `reliability`."""
     keys = as_list(by)
     check_columns(df, keys)
     s = scored(df, keys)
