@@ -383,13 +383,11 @@ class FeedbackLog:
                             prompts: Mapping[str, str] | None = None) -> pd.DataFrame:
         """Training rows from the reviewed decisions (see `hitl_nb._pairs`): DPO
         (`prompt`, `chosen`, `rejected`) or KTO (`prompt`, `completion`, `label`); with
-        `path` (`.jsonl` or `.parquet`) also written for `datasets.load_dataset`."""
-        from ._pairs import preference_pairs, write_pairs
+        `path` (`.jsonl` or `.parquet`) also written for `datasets.load_dataset` (no
+        pairs: a ValueError saying why, e.g. no edits for DPO, and no file)."""
+        from ._pairs import export_pairs
 
-        pairs = preference_pairs(self.to_pandas(), format, prompts=prompts)
-        if path is not None:
-            write_pairs(pairs, path)
-        return pairs
+        return export_pairs(self.to_pandas(), format, path=path, prompts=prompts)
 
     def close(self) -> None:
         """Close the SQLite connection (nothing to do in memory)."""

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import as_list, check_columns, reviewed, wilson_interval
+from ._common import as_list, reviewed, wilson_interval, with_columns
 
 
 def scored(df: pd.DataFrame, keys: Sequence[str] = ()) -> pd.DataFrame:
@@ -45,7 +45,7 @@ def reliability(df: pd.DataFrame, bins: int = 10, *, by: str | Sequence[str] | N
     >>> reliability(df, bins=10)        # perfectly calibrated: approve_rate == confidence
     """
     keys = as_list(by)
-    check_columns(df, keys)
+    df = with_columns(df, keys)
     s = scored(df, keys)
     s = s.assign(bin=_bins(s["confidence"], bins))
     out = s.groupby([*keys, "bin"], observed=True, dropna=False).agg(
@@ -66,7 +66,7 @@ def calibration(df: pd.DataFrame, by: str | Sequence[str] | None = "action_name"
     `brier` = mean((confidence - approved)^2) and `ece` = sum over bins of
     n_bin / n * |approve_rate_bin - confidence_bin| over the bins of `reliability`."""
     keys = as_list(by)
-    check_columns(df, keys)
+    df = with_columns(df, keys)
     s = scored(df, keys)
     s = s.assign(bin=_bins(s["confidence"], bins),
                  sq=(s["confidence"] - s["approved"]) ** 2)
@@ -114,7 +114,7 @@ def suggest_thresholds(df: pd.DataFrame, target: float = 0.05,
     if not 0 < target < 1:
         raise ValueError(f"target is an error rate in (0, 1), e.g. 0.05; got {target!r}")
     keys = as_list(by)
-    check_columns(df, keys)
+    df = with_columns(df, keys)
     s = scored(df, keys)
     if not keys:
         s = s.assign(_all="(all)")
