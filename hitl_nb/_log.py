@@ -8,7 +8,9 @@ JSON is hashed in memory and on disk. Appending never rewrites an earlier row.
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import operator
 import os
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -373,7 +375,7 @@ class FeedbackLog:
 
     def to_pandas(self) -> pd.DataFrame:
         """One typed row per decision (columns: `COLUMNS`)."""
-        return rows_to_frame(list(self._store.rows()))
+        return rows_to_frame(self._store.rows())
 
     def to_parquet(self, path: str | os.PathLike[str]) -> None:
         """Write `to_pandas()` to parquet; `read_parquet(path)` gives the same frame back."""
@@ -411,16 +413,47 @@ JSON_COLUMNS = ("proposed_args", "final_args", "patch")
 """Dicts/lists in memory; canonical JSON text in parquet."""
 
 
-def rows_to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """The typed frame for stored rows (the schema in docs/feedback_log.md)."""
-    import pandas as pd
+def rows_to_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """The typed frame for stored rows (the schema in docs/feedback_log.md); `rows` may be
+    a generator (a SQLite log's rows are decoded as they are read)."""
+    with paused_gc():
+        # one tuple per row, transposed to one tuple per column, each typed once: no
+        # intermediate frame whose dtypes pandas infers only to be converted again
+        records = [_record(row) for row in rows]
+        columns = list(zip(*records, strict=True)) if records else [() for _ in COLUMNS]
+        return _typed(dict(zip(COLUMNS, columns, strict=True)))
 
-    return _typed(pd.DataFrame.from_records(rows, columns=list(COLUMNS)))
+
+_pick = operator.itemgetter(*COLUMNS)
 
 
-def _typed(df: pd.DataFrame) -> pd.DataFrame:
-    """Coerce every column to its documented dtype, whatever the data (or its absence)
-    made pandas infer: fixed dtypes are what lets a frame round-trip exactly."""
+def _record(row: dict[str, Any]) -> tuple[Any, ...]:
+    """`row`'s values in `COLUMNS` order (None for a column it lacks)."""
+    try:
+        values: tuple[Any, ...] = _pick(row)
+    except KeyError:  # appended by hand without every column
+        return tuple(row.get(col) for col in COLUMNS)
+    return values
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Build many rows without the cyclic garbage collector: decoding a log creates millions
+    of dicts, lists and strings, none in a cycle, and each GC pass would walk all of them
+    again (about 2/3 of `to_pandas()` at 200k rows). Restored as it was afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _typed(columns: Mapping[str, Any]) -> pd.DataFrame:
+    """A frame of every column in `COLUMNS` (taken from `columns`: Series or lists) with its
+    documented dtype, whatever the data (or its absence) would make pandas infer: fixed
+    dtypes are what lets a frame round-trip exactly."""
     import numpy as np
     import pandas as pd
 
@@ -428,25 +461,35 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
         text: Any = pd.StringDtype(na_value=np.nan)
     except TypeError:  # pragma: no cover - older pandas
         text = object
+
+    def raw(col: str) -> Any:
+        values = columns[col]
+        return values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+
+    out: dict[str, Any] = {}
     for col in TEXT_COLUMNS:
-        df[col] = df[col].astype(text)
+        out[col] = raw(col).astype(text)
     for col in TIME_COLUMNS:
-        values = df[col]
+        values = raw(col)
         if not isinstance(values.dtype, pd.DatetimeTZDtype):
             values = pd.to_datetime(values, utc=True, format="ISO8601")
-        df[col] = values.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+        out[col] = values.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
     for col in FLOAT_COLUMNS:
-        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
-    df["edited"] = df["edited"].astype(bool)
-    df["decision"] = pd.Categorical(np.asarray(df["decision"], dtype=object),
-                                    categories=pd.Index(DECISIONS, dtype=text))
-    df["spectrum_level"] = pd.Categorical(np.asarray(df["spectrum_level"], dtype=object),
-                                          categories=pd.Index(LEVELS, dtype=text), ordered=True)
+        out[col] = pd.to_numeric(raw(col), errors="coerce").astype("float64")
+    out["edited"] = raw("edited").astype(bool)
+    out["decision"] = pd.Categorical(np.asarray(raw("decision"), dtype=object),
+                                     categories=pd.Index(DECISIONS, dtype=text))
+    out["spectrum_level"] = pd.Categorical(np.asarray(raw("spectrum_level"), dtype=object),
+                                           categories=pd.Index(LEVELS, dtype=text),
+                                           ordered=True)
     for col in CATEGORY_COLUMNS:
-        raw = np.asarray(df[col], dtype=object)
-        present = sorted({v for v in pd.unique(raw) if isinstance(v, str)})
-        df[col] = pd.Categorical(raw, categories=pd.Index(present, dtype=text))
-    return df
+        values = np.asarray(raw(col), dtype=object)
+        present = sorted({v for v in pd.unique(values) if isinstance(v, str)})
+        out[col] = pd.Categorical(values, categories=pd.Index(present, dtype=text))
+    for col in JSON_COLUMNS:
+        out[col] = raw(col).astype(object)
+    index = next((v.index for v in columns.values() if isinstance(v, pd.Series)), None)
+    return pd.DataFrame({col: out[col] for col in COLUMNS}, index=index)
 
 
 def frame_to_parquet(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
@@ -474,7 +517,7 @@ def read_parquet(path: str | os.PathLike[str]) -> pd.DataFrame:
                          f"{missing}); write it with FeedbackLog.to_parquet(path).")
     for col in JSON_COLUMNS:
         df[col] = df[col].astype(object).map(json.loads)
-    return _typed(df[list(COLUMNS)])
+    return _typed({col: df[col] for col in COLUMNS})
 
 
 _default: FeedbackLog | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import math
 import pathlib
@@ -199,3 +200,38 @@ def test_naive_times_are_refused_with_the_fix():
     log.record(request, Decision(action="approve", decided_at=datetime(
         2024, 1, 1, 13, 0, 5, tzinfo=timezone(timedelta(hours=1)))))
     assert log.to_pandas().latency_s[0] == 5.0
+
+
+def test_to_pandas_leaves_the_garbage_collector_as_it_was(tmp_path):
+    from logrows import decision_rows, sql
+
+    path = tmp_path / "log.sqlite"
+    log = hitl_nb.FeedbackLog(path)
+    log.extend(decision_rows(4))
+    assert gc.isenabled()
+    assert len(log.to_pandas()) == 4
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert len(log.to_pandas()) == 4
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    sql(path, "UPDATE entries SET body = 'not json' WHERE seq = 3")
+    with pytest.raises(hitl_nb.LogIntegrityError, match=r"entry #2"):
+        log.to_pandas()
+    assert gc.isenabled()
+    log.close()
+
+
+def test_rows_appended_without_every_column_read_as_missing():
+    log = hitl_nb.FeedbackLog()
+    log.append({"decision_id": "d1", "request_id": "r1", "decision": "approve",
+                "final_args": {"a": 1}})
+    full = sample_log()
+    df = pd.concat([log.to_pandas(), full.to_pandas()], ignore_index=True)
+    assert list(df.columns) == list(COLUMNS)
+    assert df.decision_id[0] == "d1"
+    assert pd.isna(df.reviewer[0])
+    assert math.isnan(df.confidence[0])
+    assert df.final_args[0] == {"a": 1}
