@@ -81,6 +81,13 @@ def reviewed(df: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataF
 
 
 def _is_json_text(values: pd.Series) -> bool:
+    """The column holds JSON text (judged by its first value that is not missing)."""
+    if values.dtype != object:  # pandas' string dtype: text
+        return pd.api.types.is_string_dtype(values.dtype)
+    # the first few values settle it without a pass over a million rows
+    for value in values.iloc[:64]:
+        if isinstance(value, str | dict | list):
+            return isinstance(value, str)
     first = values.first_valid_index()
     return first is not None and isinstance(values[first], str)
 

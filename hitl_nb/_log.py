@@ -468,7 +468,7 @@ def _typed(columns: Mapping[str, Any]) -> pd.DataFrame:
 
     out: dict[str, Any] = {}
     for col in TEXT_COLUMNS:
-        out[col] = raw(col).astype(text)
+        out[col] = _as_text(raw(col), text)
     for col in TIME_COLUMNS:
         values = raw(col)
         if not isinstance(values.dtype, pd.DatetimeTZDtype):
@@ -490,6 +490,23 @@ def _typed(columns: Mapping[str, Any]) -> pd.DataFrame:
         out[col] = raw(col).astype(object)
     index = next((v.index for v in columns.values() if isinstance(v, pd.Series)), None)
     return pd.DataFrame({col: out[col] for col in COLUMNS}, index=index)
+
+
+def _as_text(values: pd.Series, text: Any) -> pd.Series:
+    """`values` in the string dtype `text`: straight through pyarrow when every value is
+    a string or missing (about 3x faster than `astype` on a big log, the same result),
+    else `astype` (which also formats numbers and other values as text)."""
+    import pyarrow as pa
+
+    if values.dtype == object and text is not object:
+        try:
+            arrow = pa.array(values.to_numpy(), type=pa.large_string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeError):
+            pass
+        else:
+            converted: pd.Series = arrow.to_pandas(types_mapper=lambda _: text)
+            return converted.set_axis(values.index)
+    return values.astype(text)
 
 
 def frame_to_parquet(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:

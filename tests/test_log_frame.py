@@ -227,7 +227,7 @@ def test_to_pandas_leaves_the_garbage_collector_as_it_was(tmp_path):
 def test_rows_appended_without_every_column_read_as_missing():
     log = hitl_nb.FeedbackLog()
     log.append({"decision_id": "d1", "request_id": "r1", "decision": "approve",
-                "final_args": {"a": 1}})
+                "final_args": {"a": 1}, "thread_id": 7})      # a number where text goes
     full = sample_log()
     df = pd.concat([log.to_pandas(), full.to_pandas()], ignore_index=True)
     assert list(df.columns) == list(COLUMNS)
@@ -235,3 +235,5 @@ def test_rows_appended_without_every_column_read_as_missing():
     assert pd.isna(df.reviewer[0])
     assert math.isnan(df.confidence[0])
     assert df.final_args[0] == {"a": 1}
+    assert df.thread_id[0] == "7"
+    assert df.thread_id.dtype == full.to_pandas().thread_id.dtype
