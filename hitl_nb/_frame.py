@@ -28,9 +28,9 @@ DERIVED = ("source", "edited", "patch", "edit_distance", "latency_s")
 """Columns `log_frame` computes when a frame lacks them (the rest are filled as missing)."""
 
 
-def log_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """`df` with every feedback-log column the analysis reads; a `to_pandas()` frame comes
-    back as it is (no copy).
+def log_frame(df: pd.DataFrame, columns: Sequence[str] = ()) -> pd.DataFrame:
+    """`df` ready for the analysis, with the log columns in `columns`; a `to_pandas()`
+    frame comes back as it is (no copy).
 
     What a frame lacks is derived the way `FeedbackLog.record` derives it:
 
@@ -40,8 +40,8 @@ def log_frame(df: pd.DataFrame) -> pd.DataFrame:
     - `edited`, `patch`, `edit_distance` missing: from `proposed_args` and `final_args`
       (without them `edited` is `decision == "edit"` and edit sizes stay unknown);
     - `latency_s` missing: `decided_at - requested_at`;
-    - any other log column missing (`gate`, `spectrum_level`, `preview`, ...): missing
-      values, so grouping by it gives one group.
+    - any other log column in `columns` that is missing (`gate`, `spectrum_level`,
+      `preview`, ...): missing values, so grouping by it gives one group.
 
     Only `decision` is required.
 
@@ -51,15 +51,17 @@ def log_frame(df: pd.DataFrame) -> pd.DataFrame:
         raise ValueError("a feedback log frame needs a `decision` column (approve / edit / "
                          "reject / respond ...); use FeedbackLog.to_pandas() or "
                          "hitl_nb.read_parquet(path).")
+    wanted = columns
     added: dict[str, Any] = {col: _decoded(df[col]) for col in JSON_COLUMNS
                              if col in df.columns and _is_json_text(df[col])}
-    columns = {**{c: df[c] for c in df.columns}, **added}
+    present = {**{c: df[c] for c in df.columns}, **added}
     for name in DERIVED:
-        if name not in columns and (value := _derive(name, columns)) is not None:
-            added[name] = columns[name] = value
-    for name in COLUMNS:
-        if name not in columns and name not in (*ARGS, "patch", "edit_distance"):
-            added[name] = columns[name] = pd.Series(np.nan, index=df.index, dtype=object)
+        if name not in present and (value := _derive(name, present)) is not None:
+            added[name] = present[name] = value
+    for name in wanted:
+        if name in COLUMNS and name not in present and name not in (*ARGS, "patch",
+                                                                    "edit_distance"):
+            added[name] = present[name] = pd.Series(np.nan, index=df.index, dtype=object)
     return df.assign(**added) if added else df
 
 
@@ -67,7 +69,7 @@ def reviewed(df: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataF
     """Rows a reviewer (human or simulated) decided: `decision` in `OUTCOMES`, `source` not
     `policy`; only `columns` if given (copying a few columns of a million rows beats
     copying all). Any log-shaped frame (`log_frame`)."""
-    df = log_frame(df)
+    df = log_frame(df, columns or ())
     missing = [c for c in (columns or ()) if c not in df.columns]
     if missing:
         hint = (" (edits are measured from proposed_args and final_args)"

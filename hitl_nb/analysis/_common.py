@@ -52,8 +52,9 @@ def as_list(by: str | Sequence[str] | None) -> list[str]:
 
 
 def with_columns(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    """`log_frame(df)`, checked to have `columns` (a ValueError names the missing ones)."""
-    df = log_frame(df)
+    """`log_frame(df, columns)`, checked to have `columns` (a ValueError names the
+    missing ones)."""
+    df = log_frame(df, columns)
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise ValueError(f"no column {missing} in the frame; columns are {list(df.columns)}")

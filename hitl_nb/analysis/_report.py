@@ -60,7 +60,7 @@ def report(df: pd.DataFrame, *, target: float = 0.05, bins: int = 10,
     >>> r.thresholds
     """
     # one pass to the reviewed rows and the columns the tables read
-    df = log_frame(df)
+    df = log_frame(df, USED)
     df = reviewed(df, [c for c in USED if c in df.columns])
     table = ratings(df)
     return Report(
