@@ -2,7 +2,10 @@
 
 Each step is printed next to a plain baseline measured in the same run. Measurements
 alternate (baseline, ours, baseline, ours, ...) and each side keeps its best of `--repeat`,
-so load that drifts on a shared machine hits both sides alike and nothing is timed cold:
+so load that drifts on a shared machine hits both sides alike and nothing is timed cold.
+Garbage is collected before every measurement; the two `to_pandas` lines also include the
+full collection after the call (on both sides), since `to_pandas` pauses the collector and
+leaves that work for later:
 
 - `FeedbackLog.to_pandas()` of an in-memory log (`--rows`, default 1M): the typed frame
   (categoricals, tz-aware datetimes, floats, string dtype) vs `pd.DataFrame.from_records`
@@ -27,6 +30,7 @@ a million through the real path would take minutes). Then the learning experimen
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sqlite3
 import tempfile
@@ -47,22 +51,30 @@ QUICK = {"rows": 50_000, "base": 5_000, "sqlite_rows": 20_000, "parquet_rows": 2
          "episodes": 10, "repeat": 2}
 
 
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+def timed(fn: Callable[[], Any], *, settle: bool = False) -> tuple[float, Any]:
+    """Seconds `fn` takes, and its result. Garbage is collected first (untimed), so no
+    measurement pays for the previous one; `settle=True` also times a full collection
+    right after, charging `fn` the collection its allocations leave owed (`to_pandas`
+    builds with the collector paused)."""
+    gc.collect()
     start = time.perf_counter()
     out = fn()
+    if settle:
+        gc.collect()
     return time.perf_counter() - start, out
 
 
-def alternating(ours: Callable[[], Any], baseline: Callable[[], Any], repeat: int
-                ) -> tuple[float, float, Any]:
+def alternating(ours: Callable[[], Any], baseline: Callable[[], Any], repeat: int, *,
+                settle: bool = False) -> tuple[float, float, Any]:
     """Best time of `ours` and of `baseline`, run in turn `repeat` times each (baseline
     first each round), and the last result of `ours`."""
     best_ours = best_base = float("inf")
     out = None
     for _ in range(repeat):
-        t, _ = timed(baseline)
+        t, _ = timed(baseline, settle=settle)
         best_base = min(best_base, t)
-        t, out = timed(ours)
+        out = None  # the previous result must not stay alive during the next run
+        t, out = timed(ours, settle=settle)
         best_ours = min(best_ours, t)
     return best_ours, best_base, out
 
@@ -108,7 +120,8 @@ def bench_to_pandas(rows: list[dict[str, Any]], sqlite_rows: int, repeat: int
     t, _ = timed(lambda: memory.extend(rows))
     print(f"in-memory log of {len(rows):,} rows appended (hash chain) in {t:.1f}s")
     t, base, df = alternating(memory.to_pandas,
-                              lambda: pd.DataFrame.from_records(list(memory)), repeat)
+                              lambda: pd.DataFrame.from_records(list(memory)), repeat,
+                              settle=True)
     line(f"to_pandas, memory, {len(rows):,}", t, base, "from_records")
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "log.sqlite")
@@ -116,7 +129,7 @@ def bench_to_pandas(rows: list[dict[str, Any]], sqlite_rows: int, repeat: int
             t, _ = timed(lambda: on_disk.extend(rows[:sqlite_rows]))
             print(f"SQLite log of {min(sqlite_rows, len(rows)):,} rows written in {t:.1f}s")
             t, base, _ = alternating(on_disk.to_pandas, lambda: plain_sqlite_frame(path),
-                                     repeat)
+                                     repeat, settle=True)
             line(f"to_pandas, SQLite, {min(sqlite_rows, len(rows)):,}", t, base,
                  "SELECT+loads")
     return df
