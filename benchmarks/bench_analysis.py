@@ -3,16 +3,17 @@
 Each step is printed next to a plain baseline measured in the same run. Measurements
 alternate (baseline, ours, baseline, ours, ...) and each side keeps its best of `--repeat`,
 so load that drifts on a shared machine hits both sides alike and nothing is timed cold.
-Garbage is collected before every measurement; the two `to_pandas` lines also include the
-full collection after the call (on both sides), since `to_pandas` pauses the collector and
-leaves that work for later:
+The two `to_pandas` lines collect garbage before each run and include a full collection
+right after it, on both sides: `to_pandas` pauses the collector and leaves that work for
+later, so timing the call alone would flatter it:
 
 - `FeedbackLog.to_pandas()` of an in-memory log (`--rows`, default 1M): the typed frame
   (categoricals, tz-aware datetimes, floats, string dtype) vs `pd.DataFrame.from_records`
   of the log's rows (untyped);
 - `FeedbackLog("x.sqlite").to_pandas()` (`--sqlite-rows`, default 200k: writing a
-  million hash-chained rows to the file first would take minutes): reading, decoding and
-  typing every entry vs plain `SELECT body` + `json.loads` + `from_records`;
+  million hash-chained rows to the file first would take minutes), measured first, with
+  little else in memory as in a fresh kernel: reading, decoding and typing every entry vs
+  plain `SELECT body` + `json.loads` + `from_records`;
 - `analysis.report(df)` (12 tables) vs one plain `groupby(...).mean()` and vs plain
   crosstabs, and each table's own time;
 - parquet (`--parquet-rows`, default 200k): `to_parquet` + `read_parquet` (JSON columns
@@ -52,11 +53,12 @@ QUICK = {"rows": 50_000, "base": 5_000, "sqlite_rows": 20_000, "parquet_rows": 2
 
 
 def timed(fn: Callable[[], Any], *, settle: bool = False) -> tuple[float, Any]:
-    """Seconds `fn` takes, and its result. Garbage is collected first (untimed), so no
-    measurement pays for the previous one; `settle=True` also times a full collection
-    right after, charging `fn` the collection its allocations leave owed (`to_pandas`
-    builds with the collector paused)."""
-    gc.collect()
+    """Seconds `fn` takes, and its result. `settle=True`: garbage is collected first
+    (untimed), so the run does not pay for the one before, and fully again right after
+    (timed), so it pays the collection its own allocations leave owed (`to_pandas` builds
+    with the collector paused: without this it would look faster than it is)."""
+    if settle:
+        gc.collect()
     start = time.perf_counter()
     out = fn()
     if settle:
@@ -71,9 +73,8 @@ def alternating(ours: Callable[[], Any], baseline: Callable[[], Any], repeat: in
     best_ours = best_base = float("inf")
     out = None
     for _ in range(repeat):
-        t, _ = timed(baseline, settle=settle)
-        best_base = min(best_base, t)
-        out = None  # the previous result must not stay alive during the next run
+        best_base = min(best_base, timed(baseline, settle=settle)[0])  # result dropped
+        out = None  # nor may the previous result stay alive during the next run
         t, out = timed(ours, settle=settle)
         best_ours = min(best_ours, t)
     return best_ours, best_base, out
@@ -113,9 +114,22 @@ def plain_summary(df: pd.DataFrame) -> list[Any]:
             df.groupby("action_name", observed=True)["latency_s"].quantile([0.5, 0.9])]
 
 
-def bench_to_pandas(rows: list[dict[str, Any]], sqlite_rows: int, repeat: int
-                    ) -> pd.DataFrame:
-    """Both kinds of log -> typed frame; returns the in-memory log's frame."""
+def bench_sqlite(n: int, base: int, repeat: int) -> None:
+    """`FeedbackLog("x.sqlite").to_pandas()` in a small heap, as in a fresh kernel."""
+    rows = build_rows(n, base)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "log.sqlite")
+        with FeedbackLog(path, synchronous="NORMAL") as on_disk:
+            t, _ = timed(lambda: on_disk.extend(rows))
+            print(f"SQLite log of {n:,} rows written in {t:.1f}s")
+            rows.clear()
+            t, base_t, _ = alternating(on_disk.to_pandas, lambda: plain_sqlite_frame(path),
+                                       repeat, settle=True)
+            line(f"to_pandas, SQLite, {n:,}", t, base_t, "SELECT+loads")
+
+
+def bench_memory(rows: list[dict[str, Any]], repeat: int) -> pd.DataFrame:
+    """`FeedbackLog().to_pandas()` of `rows`; returns the frame."""
     memory = FeedbackLog()
     t, _ = timed(lambda: memory.extend(rows))
     print(f"in-memory log of {len(rows):,} rows appended (hash chain) in {t:.1f}s")
@@ -123,15 +137,6 @@ def bench_to_pandas(rows: list[dict[str, Any]], sqlite_rows: int, repeat: int
                               lambda: pd.DataFrame.from_records(list(memory)), repeat,
                               settle=True)
     line(f"to_pandas, memory, {len(rows):,}", t, base, "from_records")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = str(Path(tmp) / "log.sqlite")
-        with FeedbackLog(path, synchronous="NORMAL") as on_disk:
-            t, _ = timed(lambda: on_disk.extend(rows[:sqlite_rows]))
-            print(f"SQLite log of {min(sqlite_rows, len(rows)):,} rows written in {t:.1f}s")
-            t, base, _ = alternating(on_disk.to_pandas, lambda: plain_sqlite_frame(path),
-                                     repeat, settle=True)
-            line(f"to_pandas, SQLite, {min(sqlite_rows, len(rows)):,}", t, base,
-                 "SELECT+loads")
     return df
 
 
@@ -154,10 +159,11 @@ def main() -> None:
         for key, value in QUICK.items():
             setattr(args, key, value)
 
+    bench_sqlite(args.sqlite_rows, args.base, args.repeat)
     t, rows = timed(lambda: build_rows(args.rows, args.base))
     print(f"built {len(rows):,} log rows in {t:.1f}s (from {args.base:,} generated decisions)")
-    df = bench_to_pandas(rows, args.sqlite_rows, args.repeat)
-    rows.clear()  # free the dicts before the analysis runs
+    df = bench_memory(rows, args.repeat)
+    rows.clear()  # the log keeps its own copies; free these before the analysis runs
 
     analysis.report(df.head(5000))  # warm the lazy imports (sklearn, statsmodels, ...)
     group_mean = lambda: df.groupby("action_name", observed=True)["latency_s"].mean()  # noqa: E731
