@@ -76,8 +76,8 @@ class ConfidenceHistory:
     as is, kept up to date with a growing log (each call reads only the new rows).
 
     >>> history = confidence_history(hitl_nb.log())
-    >>> print(history.track("schedule_call", 0.8, agent="support").text)
-    Agent says 80%. At 80-90% stated confidence, support's schedule_call proposals were
+    >>> print(history.track("schedule_call", 0.85, agent="support").text)
+    Agent says 85%. At 80-90% stated confidence, support's schedule_call proposals were
     approved as-is 64% of the time (77 of 120; 95% CI 55-72%).
     """
 
