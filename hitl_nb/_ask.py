@@ -92,7 +92,7 @@ def ask(*, action: str, args: dict[str, Any] | None = None, preview: str | None 
     payload = ask_payload(action=action, args=args, preview=preview, reason=reason,
                           confidence=confidence, risk=risk, allowed=allowed, **more)
     _require_node("ask")
-    decision = Decision.from_resume(interrupt(payload))
+    decision = Decision.from_resume(interrupt(payload)).resolved(payload["args"])
     if decision.approved:
         check_stop()
     return decision
@@ -132,4 +132,5 @@ def ask_many(actions: Sequence[Mapping[str, Any]]) -> list[Decision]:
     if not isinstance(decisions, list) or len(decisions) != len(batch):
         raise TypeError(f"hitl_nb.ask_many() expects {len(batch)} decisions back, got "
                         f"{value!r:.200}; resume through a hitl_nb Session or BatchReview.")
-    return [Decision.from_resume(d) for d in decisions]
+    return [Decision.from_resume(d).resolved(item["args"])
+            for d, item in zip(decisions, batch, strict=True)]

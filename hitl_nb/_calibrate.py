@@ -76,8 +76,8 @@ class ConfidenceHistory:
     as is, kept up to date with a growing log (each call reads only the new rows).
 
     >>> history = confidence_history(hitl_nb.log())
-    >>> print(history.track("schedule_call", 0.8, agent="support").text)
-    Agent says 80%. At 80-90% stated confidence, support's schedule_call proposals were
+    >>> print(history.track("schedule_call", 0.85, agent="support").text)
+    Agent says 85%. At 80-90% stated confidence, support's schedule_call proposals were
     approved as-is 64% of the time (77 of 120; 95% CI 55-72%).
     """
 
@@ -205,7 +205,7 @@ class Calibrator:
         import numpy as np
 
         from .analysis._calibration import reliability, scored
-        from .analysis._common import as_list, check_columns
+        from .analysis._common import as_list, with_columns
 
         frame = data.to_pandas() if isinstance(data, FeedbackLog) else data
         keys = as_list(by)
@@ -215,7 +215,7 @@ class Calibrator:
                              f"{unknown}")
         if method not in ("isotonic", "bins"):
             raise ValueError(f"method must be 'isotonic' or 'bins', got {method!r}")
-        check_columns(frame, keys)
+        frame = with_columns(frame, keys)
         rows = scored(frame, keys)
         if rows.empty:
             raise ValueError("nothing to calibrate on: no reviewed decision with a confidence "

@@ -6,6 +6,9 @@ reviewed proposal labelled by whether it was approved as is, plus each human cor
 labelled desirable. Completions are canonical JSON of the arguments; the default prompt
 names the action and the agent's stated reason (pass `prompts={request_id: text}` to use
 the real conversation instead).
+
+Writing a file with no pairs in it raises (naming why there are none): `datasets` cannot
+load an empty JSONL or parquet file.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Literal
 
 import pandas as pd
 
+from ._frame import reviewed
 from ._schema import canonical_json
 
 PairFormat = Literal["dpo", "kto"]
@@ -31,46 +35,77 @@ def _prompts(df: pd.DataFrame, prompts: Mapping[str, str] | None) -> pd.Series:
 
 def preference_pairs(df: pd.DataFrame, format: PairFormat = "dpo", *,
                      prompts: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Training rows from a `FeedbackLog.to_pandas()` frame (policy rows are skipped)."""
+    """Training rows from a feedback log frame (policy rows are skipped); any log-shaped
+    frame works (`hitl_nb._frame.log_frame`: plain `pd.read_parquet` exports, hand-made
+    frames)."""
     if format not in ("dpo", "kto"):
         raise ValueError(f"format must be 'dpo' or 'kto', got {format!r}")
-    reviewed = df[df["source"].astype(str) != "policy"]
-    reviewed = reviewed[reviewed["decision"].astype(str).isin(["approve", "edit", "reject",
-                                                                "respond"])]
-    prompt = _prompts(reviewed, prompts)
-    proposed = reviewed["proposed_args"].map(canonical_json)
-    final = reviewed["final_args"].map(canonical_json)
+    reviewed_rows = reviewed(df, ["request_id", "action_name", "preview", "proposed_args",
+                                  "final_args", "decision", "edited"])
+    prompt = _prompts(reviewed_rows, prompts)
+    proposed = reviewed_rows["proposed_args"].map(canonical_json)
+    final = reviewed_rows["final_args"].map(canonical_json)
+    edited = reviewed_rows["edited"].astype(bool)
+    request_id = reviewed_rows["request_id"]
     if format == "dpo":
-        edited = reviewed["edited"].astype(bool)
         return pd.DataFrame({"prompt": prompt[edited], "chosen": final[edited],
                              "rejected": proposed[edited],
-                             "request_id": reviewed["request_id"][edited]}).reset_index(drop=True)
+                             "request_id": request_id[edited]}).reset_index(drop=True)
     as_is = pd.DataFrame({"prompt": prompt, "completion": proposed,
-                          "label": reviewed["decision"].astype(str) == "approve",
-                          "request_id": reviewed["request_id"]})
-    edited = reviewed["edited"].astype(bool)
+                          "label": reviewed_rows["decision"].astype(str) == "approve",
+                          "request_id": request_id})
     corrected = pd.DataFrame({"prompt": prompt[edited], "completion": final[edited],
-                              "label": True, "request_id": reviewed["request_id"][edited]})
+                              "label": True, "request_id": request_id[edited]})
     return pd.concat([as_is, corrected], ignore_index=True)
+
+
+def no_pairs_reason(df: pd.DataFrame, format: PairFormat) -> str:
+    """Why `preference_pairs(df, format)` is empty, in words that say what to do."""
+    reviewed_rows = reviewed(df, ["edited"])
+    if reviewed_rows.empty:
+        return ("no reviewed decisions in the log (approve / edit / reject / respond by a "
+                f"reviewer; policy rows are nobody's judgement): {format.upper()} rows come "
+                "from reviews. Review some proposals first")
+    return (f"no edits in the log: DPO pairs come from edits (chosen = the reviewer's "
+            f"version), and none of the {len(reviewed_rows)} reviewed decisions changed the "
+            "arguments. Use format='kto' to learn from approvals and rejections")
+
+
+def export_pairs(df: pd.DataFrame, format: PairFormat = "dpo", *, path: str | Path | None = None,
+                 prompts: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """`preference_pairs(df, format)`, also written to `path` if given. With no pairs the
+    DataFrame is empty, and writing raises a ValueError naming why (an empty file does not
+    load with `datasets.load_dataset`); nothing is written then."""
+    pairs = preference_pairs(df, format, prompts=prompts)
+    if path is not None:
+        if pairs.empty:
+            raise ValueError(f"nothing written to {path}: {no_pairs_reason(df, format)}.")
+        write_pairs(pairs, path)
+    return pairs
 
 
 def write_pairs(pairs: pd.DataFrame, path: str | Path) -> Path:
     """Write pair rows as `.jsonl` (one JSON object per line) or `.parquet`, by suffix; both
-    load with Hugging Face `datasets.load_dataset("json" | "parquet", data_files=path)`."""
+    load with Hugging Face `datasets.load_dataset("json" | "parquet", data_files=path)`.
+    An empty frame is refused (`datasets` cannot load an empty file)."""
     path = Path(path)
+    if path.suffix not in (".jsonl", ".parquet"):
+        raise ValueError(f"write .jsonl or .parquet, got {path.name!r}")
+    if pairs.empty:
+        raise ValueError(f"no pairs to write to {path}: datasets.load_dataset cannot load an "
+                         "empty file. Check len(pairs) first (no edits: no DPO pairs).")
     if path.suffix == ".jsonl":
         pairs.to_json(path, orient="records", lines=True, force_ascii=False)
-    elif path.suffix == ".parquet":
+    else:
         # object columns become arrow `string` (pandas 3's str dtype writes `large_string`,
         # which loads as a different `datasets` feature type than the JSONL file's)
         text = {c: object for c in pairs.columns if pd.api.types.is_string_dtype(pairs[c])}
         pairs.astype(text).to_parquet(path, index=False)
-    else:
-        raise ValueError(f"write .jsonl or .parquet, got {path.name!r}")
     return path
 
 
 def write_preference_pairs(df: pd.DataFrame, path: str | Path, format: PairFormat = "dpo",
                            **kwargs: Mapping[str, str] | None) -> Path:
-    """`preference_pairs(df, format)` written to `path` (see `write_pairs`)."""
-    return write_pairs(preference_pairs(df, format, **kwargs), path)
+    """`preference_pairs(df, format)` written to `path` (see `export_pairs`)."""
+    export_pairs(df, format, path=path, **kwargs)
+    return Path(path)

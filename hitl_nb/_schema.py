@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
@@ -57,6 +57,14 @@ def bounded_number(value: Any, name: str, low: float, high: float,
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def require_aware(moment: datetime, name: str) -> None:
+    """Refuse a naive datetime: the log subtracts and orders times, and a naive one could be
+    any time zone (`datetime.now()` is local time), so guessing UTC could be hours off."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got the naive {moment.isoformat()}; "
+                         f"pass e.g. datetime.now(UTC) or datetime(..., tzinfo=UTC).")
 
 
 def canonical_json(value: Any) -> str:
@@ -113,6 +121,9 @@ class ReviewRequest:
     raw: Any = field(default=None, repr=False, compare=False)
     requested_at: datetime = field(default_factory=utcnow)
 
+    def __post_init__(self) -> None:
+        require_aware(self.requested_at, "ReviewRequest.requested_at")
+
     def to_json(self) -> dict[str, Any]:
         """The JSON the widget front end receives (no raw payload, ISO times)."""
         # Not dataclasses.asdict: it deep-copies `raw`, which the browser never sees.
@@ -130,7 +141,10 @@ class Decision:
     """What a reviewer decided about one request.
 
     `args` are the final arguments: the edited ones after an edit, else the
-    proposed ones. `message` is the text of a reject or a respond.
+    proposed ones. A decision other than an edit may leave `args` empty to mean "as
+    proposed": `resolved` fills them in, and the log, `Preferences` and `hitl_nb.ask`
+    read it that way (`Decision(action="approve")` approves the proposal unchanged).
+    `message` is the text of a reject or a respond. `decided_at` must be timezone-aware.
 
     `override` marks the override mechanisms. A manual override (the human performed the
     action themselves) reaches the agent as a `respond` whose `message` is the result's
@@ -150,6 +164,17 @@ class Decision:
     decided_at: datetime = field(default_factory=utcnow)
     override: Override | None = None
     result: Any = None
+
+    def __post_init__(self) -> None:
+        require_aware(self.decided_at, "Decision.decided_at")
+
+    def resolved(self, proposed: dict[str, Any]) -> Decision:
+        """This decision with its `args` filled in from the `proposed` ones when it carries
+        none and is not an edit (an edit to `{}` removes every field; anything else
+        without arguments is about the proposal as it was)."""
+        if self.args or self.action == "edit":
+            return self
+        return replace(self, args=dict(proposed))
 
     @property
     def approved(self) -> bool:

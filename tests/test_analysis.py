@@ -4,6 +4,7 @@ the comments) and the reference functions of statsmodels / scikit-learn / numpy.
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, datetime, timedelta
 
 import matplotlib
@@ -120,6 +121,10 @@ def test_rates_by_gate_keep_the_ungated_group_and_by_reviewer():
 
 # -- edits --------------------------------------------------------------------------------
 def edits_log() -> pd.DataFrame:
+    return edits_log_builder().df()
+
+
+def edits_log_builder() -> Builder:
     b = Builder()
     b.add("reply", "edit", args={"body": "Hello", "amount": 10, "meta": {"a": 1}},
           final={"body": "Hello!!", "amount": 12, "meta": {"a": 2, "b": 3}})
@@ -127,7 +132,7 @@ def edits_log() -> pd.DataFrame:
           final={"body": "Dear Ada Lovelace", "to": "ada@x", "amount": 1})
     b.add("reply", "approve", args={"body": "ok"})
     b.add("refund", "edit", args={"amount": 80}, final={"amount": 60})
-    return b.df()
+    return b
 
 
 def test_edit_sizes_by_hand():
@@ -203,6 +208,25 @@ def test_reliability_curve_matches_scikit_learn():
         k = round(row.approve_rate * row.n)
         assert (row.ci_low, row.ci_high) == pytest.approx(
             proportion_confint(k, row.n, method="wilson"), abs=1e-12)
+
+
+def test_reliability_bins_confidences_on_bin_edges_as_scikit_learn_does():
+    # values on edges: sklearn puts 0.5 in (0.4, 0.5], 0.1 in [0, 0.1], 1.0 in (0.9, 1.0]
+    conf = np.array([0.0, 0.1, 0.5, 0.5, 0.7, 0.7, 0.9, 0.9, 0.9, 1.0, 0.33, 0.66])
+    ok = np.array([0, 0, 1, 0, 1, 1, 1, 0, 1, 1, 0, 1])
+    curve = analysis.reliability(calibration_log(conf, ok).df(), bins=10)
+    prob_true, prob_pred = calibration_curve(ok, conf, n_bins=10, strategy="uniform")
+    assert curve.approve_rate.to_numpy() == pytest.approx(prob_true)
+    assert curve.confidence.to_numpy() == pytest.approx(prob_pred)
+    # by hand: [0, .1] {0, .1}; (.3, .4] {.33}; (.4, .5] {.5, .5}; (.6, .7] {.66, .7, .7};
+    # (.8, .9] {.9 x3}; (.9, 1] {1.0}
+    assert list(curve.bin) == [0, 3, 4, 6, 8, 9]
+    assert list(curve.n) == [2, 1, 2, 3, 3, 1]
+    # ECE over the same bins, from sklearn's curve and the counts by hand
+    counts = np.array([2, 1, 2, 3, 3, 1])
+    ece = float(np.sum(counts * np.abs(prob_true - prob_pred)) / len(conf))
+    table = analysis.calibration(calibration_log(conf, ok).df()).set_index("action_name")
+    assert table.loc["refund", "ece"] == pytest.approx(ece)
 
 
 def test_suggested_threshold_is_the_lowest_with_upper_error_bound_below_target():
@@ -376,3 +400,127 @@ def test_plots_return_axes_with_one_artist_per_value():
     assert len(ax.lines) == 4                               # 2 variants x 2 metrics
     assert list(ax.lines[0].get_ydata()) == [1.0, 0.0]
     plt.close("all")
+
+
+# -- frames that are not FeedbackLog.to_pandas() ------------------------------------------
+def hand_made_frame() -> pd.DataFrame:
+    """Only the columns an analyst writes down: no source, patch, edit_distance, preview,
+    gate, spectrum_level; decisions and actions as plain strings."""
+    proposed = [{"amount": 10}, {"amount": 10}, {"amount": 500}, {"amount": 500},
+                {"body": "Hello"}]
+    final = [{"amount": 10}, {"amount": 8}, {"amount": 500}, {"amount": 500},
+             {"body": "Hello there"}]
+    asked = [T0 + timedelta(minutes=i) for i in range(5)]
+    return pd.DataFrame({
+        "decision_id": [f"d{i}" for i in range(5)],
+        "request_id": ["r1", "r1", "r2", "r2", "r3"],
+        "thread_id": ["t1", "t1", "t2", "t2", "t3"],
+        "action_name": ["refund", "refund", "refund", "refund", "reply"],
+        "proposed_args": proposed, "final_args": final,
+        "decision": ["approve", "edit", "reject", "reject", "edit"],
+        "edited": [False, True, False, False, True],
+        "rating": [5.0, np.nan, 1.0, np.nan, 3.0],
+        "comment": [None, "less", None, "no", None],
+        "confidence": [0.9, 0.9, 0.2, 0.2, 0.6],
+        "reviewer": ["ann", "bob", "ann", "bob", "ann"],
+        "requested_at": asked,
+        "decided_at": [t + timedelta(seconds=s) for t, s in zip(asked, [2, 4, 6, 8, 10],
+                                                               strict=True)],
+        "latency_s": [2.0, 4.0, 6.0, 8.0, 10.0],
+    })
+
+
+def test_every_analysis_reads_a_hand_made_minimal_frame(tmp_path):
+    import matplotlib.pyplot as plt
+
+    df = hand_made_frame()
+    before = df.copy()
+    by_reviewer = analysis.rates(df, "reviewer").set_index(["reviewer", "decision"])
+    # ann: approve, reject, edit (3); bob: edit, reject (2)
+    assert by_reviewer.loc[("ann", "edit"), ["count", "n"]].tolist() == [1, 3]
+    assert by_reviewer.loc[("bob", "reject"), ["count", "n"]].tolist() == [1, 2]
+    sizes = analysis.edit_sizes(df).set_index("decision_id")
+    assert sizes.patch_ops.tolist() == [1, 1]
+    assert sizes.loc["d1", "args_distance"] == Levenshtein.distance('{"amount":10}',
+                                                                    '{"amount":8}')
+    assert sizes.loc["d4", "text_distance"] == Levenshtein.distance("Hello", "Hello there")
+    fields = analysis.edited_fields(df).set_index(["action_name", "field"])
+    assert fields.loc[("refund", "amount"), "edits"] == 1
+    # r1: approve vs edit, r2: reject vs reject -> half the shared items agree
+    agree = analysis.agreement(df).set_index("metric")
+    assert agree.loc["percent_agreement", "value"] == 0.5
+    assert analysis.latency(df, "reviewer").set_index("reviewer").loc["bob", "mean_s"] == 6.0
+    assert analysis.calibration(df, None)["n"].tolist() == [5]
+    assert len(analysis.reliability(df)) == 3                 # 0.2, 0.6, 0.9
+    assert len(analysis.suggest_thresholds(df, min_n=1)) == 2
+    assert analysis.pairwise_kappa(df).n_items.tolist() == [2]
+    report = analysis.report(df)
+    assert report.rates_by_gate.n.unique().tolist() == [5]   # no gate column: one group
+    str(report)
+    report._repr_html_()
+    analysis.plot_rates(by_reviewer.reset_index())
+    analysis.plot_calibration(analysis.reliability(df))
+    plt.close("all")
+    dpo = analysis.preference_pairs(df, "dpo")
+    assert dpo.chosen.tolist() == ['{"amount":8}', '{"body":"Hello there"}']
+    assert dpo.prompt[0] == "Propose the JSON arguments for the tool call `refund`."
+    assert len(analysis.preference_pairs(df, "kto")) == 5 + 2
+    analysis.write_preference_pairs(df, tmp_path / "dpo.jsonl")
+    pd.testing.assert_frame_equal(df, before)                 # the caller's frame is untouched
+
+
+def test_edited_is_derived_from_the_arguments_and_source_defaults_to_human():
+    df = hand_made_frame().drop(columns=["edited", "latency_s"])
+    df.loc[0, "decision"] = "edit"            # an "edit" that changed nothing is no edit
+    sizes = analysis.edit_sizes(df)
+    assert sizes.decision_id.tolist() == ["d1", "d4"]
+    assert analysis.latency(df, "reviewer").set_index("reviewer").loc["ann", "max_s"] == 10.0
+    policy = hand_made_frame().assign(source=["policy"] + ["human"] * 4)
+    assert analysis.rates(policy, "reviewer").query("reviewer == 'ann'").n.iloc[0] == 2
+
+
+def test_a_frame_without_decision_or_arguments_says_what_is_missing():
+    df = hand_made_frame()
+    with pytest.raises(ValueError, match="needs a `decision` column"):
+        analysis.rates(df.drop(columns="decision"))
+    no_args = df.drop(columns=["proposed_args", "final_args"])
+    assert analysis.rates(no_args, "reviewer").n.sum() == 5 * 4  # rates do not need them
+    with pytest.raises(ValueError, match="measured from proposed_args and final_args"):
+        analysis.edit_sizes(no_args)
+
+
+def test_a_log_read_with_plain_read_parquet_analyses_like_the_log(tmp_path):
+    b = edits_log_builder()
+    path = tmp_path / "log.parquet"
+    b.log.to_parquet(path)
+    plain = pd.read_parquet(path)
+    assert isinstance(plain.final_args[0], str)               # JSON text as stored
+    typed = b.df()
+    for name in ("edit_sizes", "field_edits"):
+        pd.testing.assert_frame_equal(getattr(analysis, name)(plain),
+                                      getattr(analysis, name)(typed),
+                                      check_dtype=False, check_categorical=False)
+    for fmt in ("dpo", "kto"):
+        pd.testing.assert_frame_equal(analysis.preference_pairs(plain, fmt),
+                                      analysis.preference_pairs(typed, fmt),
+                                      check_dtype=False)
+    chosen = analysis.preference_pairs(plain, "dpo").chosen
+    assert all(isinstance(json.loads(c), dict) for c in chosen)   # not double-encoded
+
+
+def test_an_export_without_pairs_is_refused_with_the_reason(tmp_path):
+    b = Builder()
+    b.add("refund", "approve")
+    b.add("refund", "reject")
+    with pytest.raises(ValueError, match=r"no edits in the log: DPO pairs come from edits"):
+        b.log.to_preference_pairs("dpo", path=tmp_path / "dpo.jsonl")
+    assert not (tmp_path / "dpo.jsonl").exists()
+    assert b.log.to_preference_pairs("dpo").empty            # the frame may stay empty
+    assert len(b.log.to_preference_pairs("kto", path=tmp_path / "kto.parquet")) == 2
+    only_policy = Builder()
+    only_policy.add("refund", None)
+    for fmt in ("dpo", "kto"):
+        with pytest.raises(ValueError, match=r"no reviewed decisions in the log"):
+            analysis.write_preference_pairs(only_policy.df(), tmp_path / "x.parquet", fmt)
+    with pytest.raises(ValueError, match="cannot load an empty file"):
+        analysis.write_pairs(analysis.preference_pairs(only_policy.df()), tmp_path / "y.jsonl")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import hashlib
 import math
 import pathlib
 import re
@@ -12,6 +14,9 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command
 
 import hitl_nb
 from hitl_nb._log import COLUMNS, DECISIONS, read_parquet
@@ -143,3 +148,92 @@ def test_parquet_round_trip_is_lossless(logged):
     for before, after in zip(df["proposed_args"], back["proposed_args"], strict=True):
         assert canonical_json(before) == canonical_json(after)
         assert isinstance(after, dict)
+
+
+def test_a_decision_without_args_is_logged_as_made_on_the_proposal():
+    log = hitl_nb.FeedbackLog()
+    proposed = {"to": "x@example.com", "subject": "Hi"}
+    request = ReviewRequest(request_id="r", interrupt_id="r", kind="ask", action="email",
+                            args=proposed, agent="a")
+    log.record(request, Decision(action="reject", message="no"))
+    log.record(request, Decision(action="approve"))
+    log.record(request, Decision(action="edit"))         # an edit to {}: every field removed
+    df = log.to_pandas()
+    assert list(df.final_args) == [proposed, proposed, {}]
+    assert list(df.edited) == [False, False, True]
+    assert list(df.patch[:2]) == [[], []]
+    assert sorted(op["path"] for op in df.patch[2]) == ["/subject", "/to"]
+    assert df.edit_distance[:2].isna().all()
+    # the approval is bound to the proposed arguments: sha256 of their canonical JSON
+    by_hand = hashlib.sha256(b'{"subject":"Hi","to":"x@example.com"}').hexdigest()
+    assert list(df.args_hash[:2]) == [by_hand, by_hand]
+    dpo = log.to_preference_pairs("dpo")
+    assert list(dpo.chosen) == ["{}"]                     # only the real edit
+
+
+def test_ask_reads_a_decision_without_args_as_made_on_the_proposal():
+    def node(state: dict) -> dict:
+        decision = hitl_nb.ask(action="send", args={"to": "ada"})
+        return {"got": decision.args}
+
+    builder = StateGraph(dict)
+    builder.add_node("node", node)
+    builder.add_edge(START, "node")
+    builder.add_edge("node", END)
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "t"}}
+    graph.invoke({"got": None}, config)
+    out = graph.invoke(Command(resume=Decision(action="approve").to_resume()), config)
+    assert out["got"] == {"to": "ada"}
+
+
+def test_naive_times_are_refused_with_the_fix():
+    with pytest.raises(ValueError, match=r"requested_at must be timezone-aware.*tzinfo=UTC"):
+        ReviewRequest(request_id="r", interrupt_id="r", kind="ask", action="a",
+                      requested_at=datetime(2024, 1, 1, 12))
+    with pytest.raises(ValueError, match=r"decided_at must be timezone-aware"):
+        Decision(action="approve", decided_at=datetime(2024, 1, 1, 12))
+    # any time zone is fine: latency is the real difference
+    log = hitl_nb.FeedbackLog()
+    request = ReviewRequest(request_id="r", interrupt_id="r", kind="ask", action="a",
+                            requested_at=datetime(2024, 1, 1, 12, tzinfo=UTC))
+    log.record(request, Decision(action="approve", decided_at=datetime(
+        2024, 1, 1, 13, 0, 5, tzinfo=timezone(timedelta(hours=1)))))
+    assert log.to_pandas().latency_s[0] == 5.0
+
+
+def test_to_pandas_leaves_the_garbage_collector_as_it_was(tmp_path):
+    from logrows import decision_rows, sql
+
+    path = tmp_path / "log.sqlite"
+    log = hitl_nb.FeedbackLog(path)
+    log.extend(decision_rows(4))
+    assert gc.isenabled()
+    assert len(log.to_pandas()) == 4
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert len(log.to_pandas()) == 4
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    sql(path, "UPDATE entries SET body = 'not json' WHERE seq = 3")
+    with pytest.raises(hitl_nb.LogIntegrityError, match=r"entry #2"):
+        log.to_pandas()
+    assert gc.isenabled()
+    log.close()
+
+
+def test_rows_appended_without_every_column_read_as_missing():
+    log = hitl_nb.FeedbackLog()
+    log.append({"decision_id": "d1", "request_id": "r1", "decision": "approve",
+                "final_args": {"a": 1}, "thread_id": 7})      # a number where text goes
+    full = sample_log()
+    df = pd.concat([log.to_pandas(), full.to_pandas()], ignore_index=True)
+    assert list(df.columns) == list(COLUMNS)
+    assert df.decision_id[0] == "d1"
+    assert pd.isna(df.reviewer[0])
+    assert math.isnan(df.confidence[0])
+    assert df.final_args[0] == {"a": 1}
+    assert df.thread_id[0] == "7"
+    assert df.thread_id.dtype == full.to_pandas().thread_id.dtype

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import config
 
 import hitl_nb
+from hitl_nb import _preferences
 from hitl_nb._pairs import preference_pairs
 from hitl_nb._preferences import Preferences, Rule
 from hitl_nb._schema import Decision, ReviewRequest
@@ -269,3 +272,166 @@ def test_pairs_load_with_hugging_face_datasets(tmp_path, monkeypatch):
         log.to_preference_pairs(path=tmp_path / "x.csv")
     with pytest.raises(ValueError, match="format must be"):
         log.to_preference_pairs("ppo")  # type: ignore[arg-type]
+
+
+# -- decisions without args, conflicting habits, reviewers, reading the whole store ------
+def request_for(action: str, args: dict, agent: str = "support") -> ReviewRequest:
+    return ReviewRequest(request_id=uuid.uuid4().hex, interrupt_id="i", kind="ask",
+                         action=action, args=args, agent=agent)
+
+
+def test_a_decision_without_args_is_remembered_as_made_on_the_proposal():
+    prefs = Preferences()
+    proposed = {"to": "boss@x", "subject": "Party"}
+    prefs.remember(request_for("email", proposed), Decision(action="reject", message="no"))
+    prefs.remember(request_for("email", proposed), Decision(action="approve"))
+    rejected, approved = prefs.corrections("email")
+    assert (rejected.final, rejected.edited) == (proposed, False)
+    assert (approved.final, approved.edited) == (proposed, False)
+    assert "changed it to" not in prefs.as_prompt("email", proposed)
+    # an edit without args still means what it says: every field removed
+    prefs.remember(request_for("email", proposed), Decision(action="edit"))
+    assert prefs.corrections("email")[-1].final == {}
+
+
+def test_a_changed_habit_replaces_the_old_one():
+    # one reviewer signs "-- Team" twice, then "Best, Support" three times
+    prefs = Preferences()
+    for sign_off in ["\n-- Team"] * 2 + ["\nBest, Support"] * 3:
+        prefs.remember(request_for("draft_reply", {"body": "hello"}),
+                       Decision(action="edit", args={"body": "hello" + sign_off},
+                                reviewer="ann"))
+    assert [(r.field, r.suffix, r.support) for r in prefs.rules("draft_reply")] == [
+        ("body", "\nBest, Support", 3)]
+    assert prefs.apply("draft_reply", {"body": "hi"})[0] == {"body": "hi\nBest, Support"}
+    # a value set to "high" twice, then to "low" three times
+    values = Preferences()
+    for value in ["high"] * 2 + ["low"] * 3:
+        values.remember(request_for("ticket", {"body": "b", "priority": "normal"}),
+                        Decision(action="edit", args={"body": "b", "priority": value},
+                                 reviewer="ann"))
+    assert values.apply("ticket", {"body": "b", "priority": "normal"})[0] == {
+        "body": "b", "priority": "low"}
+    # and back again: "high" three more times after that wins once more (seen 3x: the
+    # current habit; the two "high" edits before the "low" ones are not part of it)
+    for _ in range(3):
+        values.remember(request_for("ticket", {"body": "b", "priority": "normal"}),
+                        Decision(action="edit", args={"body": "b", "priority": "high"},
+                                 reviewer="ann"))
+    [rule] = values.rules("ticket")
+    assert (rule.value, rule.support) == ("high", 3)
+
+
+def test_a_reviewer_who_alternates_teaches_nothing():
+    prefs = Preferences()
+    for value in ["high", "low"] * 3:
+        prefs.remember(request_for("ticket", {"priority": "normal"}),
+                       Decision(action="edit", args={"priority": value}, reviewer="ann"))
+    assert prefs.rules("ticket") == []
+
+
+def test_rules_of_different_reviewers_are_not_stacked():
+    prefs = Preferences()
+    for who in ("ann", "ann", "bob", "bob"):
+        prefs.remember(request_for("draft_reply", {"body": "b"}),
+                       Decision(action="edit", args={"body": f"b\n-- {who}"}, reviewer=who))
+    # they disagree: no rule without a reviewer; each one's own with reviewer=
+    assert prefs.rules("draft_reply") == []
+    assert prefs.apply("draft_reply", {"body": "x"}) == ({"body": "x"}, [])
+    assert prefs.apply("draft_reply", {"body": "x"}, reviewer="bob")[0] == {
+        "body": "x\n-- bob"}
+    assert prefs.apply("draft_reply", {"body": "x"}, reviewer="ann")[0] == {
+        "body": "x\n-- ann"}
+    # a reviewer with a consistent rule of their own blocks a different one even when
+    # the other reviewer made it often enough to outvote them (8 of 10 edits)
+    for _ in range(6):
+        prefs.remember(request_for("draft_reply", {"body": "b"}),
+                       Decision(action="edit", args={"body": "b\n-- ann"}, reviewer="ann"))
+    assert prefs.rules("draft_reply") == []
+    # what every reviewer does is learned from all of them
+    agreed = Preferences()
+    for who in ("ann", "bob", "cy"):
+        agreed.remember(request_for("refund", {"note": "n"}),
+                        Decision(action="edit", args={"note": "n (checked)"}, reviewer=who))
+    [rule] = agreed.rules("refund")
+    assert (rule.suffix, rule.support) == (" (checked)", 3)
+
+
+def test_every_stored_review_is_read_newest_last_without_a_cap():
+    prefs = Preferences()
+    # more than one page of old approvals, then a new habit
+    old = 2_500
+    for _ in range(old):
+        prefs.remember(request_for("reply", {"body": "x"}),
+                       Decision(action="approve", reviewer="ann"))
+    for i in range(3):
+        prefs.remember(request_for("reply", {"body": f"hi {i}"}),
+                       Decision(action="edit", args={"body": f"hi {i}\n-- Ann"},
+                                reviewer="ann"))
+    history = prefs.corrections("reply")
+    assert len(history) == old + 3
+    assert [c.final["body"] for c in history[-3:]] == [f"hi {i}\n-- Ann" for i in range(3)]
+    assert [c.final["body"] for c in prefs.corrections("reply", limit=2)] == [
+        "hi 1\n-- Ann", "hi 2\n-- Ann"]
+    [rule] = prefs.rules("reply")
+    assert (rule.suffix, rule.support, rule.when) == ("\n-- Ann", 3, None)
+
+
+def test_more_than_a_page_of_namespaces_is_read():
+    prefs = Preferences()
+    agents = 1_050  # list_namespaces returns 100 by default; we read page by page
+    for n in range(agents):
+        prefs.remember(request_for("reply", {"body": "x"}, agent=f"agent-{n}"),
+                       Decision(action="approve", reviewer="ann"))
+    assert len(prefs.corrections("reply")) == agents
+    assert len(prefs.corrections("reply", reviewer="ann")) == agents
+
+
+def test_order_is_when_decided_not_when_stored():
+    prefs = Preferences()
+    later = datetime(2025, 3, 1, tzinfo=UTC)
+    earlier = datetime(2025, 2, 1, tzinfo=UTC)
+    prefs.remember(request_for("reply", {"body": "b"}),
+                   Decision(action="edit", args={"body": "late"}, decided_at=later))
+    prefs.remember(request_for("reply", {"body": "b"}),
+                   Decision(action="edit", args={"body": "early"}, decided_at=earlier))
+    assert [c.final["body"] for c in prefs.corrections("reply")] == ["early", "late"]
+
+
+def test_low_ratings_and_comments_are_feedback_for_the_prompt():
+    prefs = Preferences()
+    prefs.remember(request_for("reply", {"body": "Yo dude"}),
+                   Decision(action="approve", rating=1, comment="far too informal",
+                            reviewer="ann"))
+    prefs.remember(request_for("reply", {"body": "Yo there"}),
+                   Decision(action="approve", rating=2, reviewer="ann"))
+    prefs.remember(request_for("reply", {"body": "Yo pal"}),
+                   Decision(action="approve", rating=3, reviewer="ann"))       # fine
+    prefs.remember(request_for("reply", {"body": "Yo all"}),
+                   Decision(action="approve", reviewer="ann"))                 # silent
+    prefs.remember(request_for("reply", {"body": "Yo folks"}),
+                   Decision(action="approve", comment="good", reviewer="ann"))
+    found = prefs.relevant("reply", {"body": "Yo mate"}, k=10)
+    assert sorted(c.proposed["body"] for c in found) == ["Yo dude", "Yo folks", "Yo there"]
+    stored = prefs.corrections("reply")[0]
+    assert (stored.rating, stored.comment) == (1, "far too informal")
+    prompt = prefs.as_prompt("reply", {"body": "Yo dude"})
+    assert ('- You proposed {"body":"Yo dude"}; the reviewer chose approve '
+            "(rated 1/5; comment: far too informal)") in prompt.splitlines()
+
+
+def test_a_persistent_store_is_read_page_by_page(tmp_path, monkeypatch):
+    from langgraph.store.sqlite import SqliteStore
+
+    monkeypatch.setattr(_preferences, "_PAGE", 4)   # pages of 4: 23 items need 6 of them
+    with SqliteStore.from_conn_string(str(tmp_path / "store.db")) as store:
+        store.setup()
+        prefs = Preferences(store)
+        start = datetime(2025, 1, 1, tzinfo=UTC)
+        for i in range(23):
+            prefs.remember(request_for("reply", {"n": i}),
+                           Decision(action="approve", reviewer="ann",
+                                    decided_at=start + timedelta(minutes=i)))
+        assert [c.proposed["n"] for c in prefs.corrections("reply")] == list(range(23))
+        assert [c.proposed["n"] for c in prefs.corrections("reply", limit=5)] == [
+            18, 19, 20, 21, 22]

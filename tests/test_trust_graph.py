@@ -112,10 +112,11 @@ def test_review_card_shows_the_track_record_and_trust_level(desk: SupportDesk):
     call(graph, 3002, log).approve()      # stated 0.5: another bin
     widget = call(graph, 3003, log).widget()
     card = widget.requests[0]
-    # stated 0.9 -> bin 90-100%: one approved as is of two; 95% Wilson CI from statsmodels
+    # stated 0.9 -> bin (80, 90]% (scikit-learn's right-closed bins): one approved as is of
+    # two; 95% Wilson CI from statsmodels
     low, high = proportion_confint(1, 2, alpha=0.05, method="wilson")
     assert card["track_record"]["text"] == (
-        f"Agent says 90%. At 90-100% stated confidence, support's schedule_call proposals "
+        f"Agent says 90%. At 80-90% stated confidence, support's schedule_call proposals "
         f"were approved as-is 50% of the time (1 of 2; 95% CI {100 * low:.0f}-"
         f"{100 * high:.0f}%).")
     assert (card["track_record"]["n"], card["track_record"]["approved"]) == (2, 1)

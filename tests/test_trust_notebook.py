@@ -20,11 +20,11 @@ def test_trust_calibration_notebook():
     assert "status: done | asked: 0 | calls made: 21" in text
     assert "schedule_call by support: undone by lea at " in text
     ci_low, _ = proportion_confint(20, 20, alpha=0.05, method="wilson")
-    assert (f"track record: Agent says 90%. At 90-100% stated confidence, support's "
+    assert (f"track record: Agent says 90%. At 80-90% stated confidence, support's "
             f"schedule_call proposals were approved as-is 100% of the time (20 of 20; 95% CI "
             f"{100 * ci_low:.0f}-100%).") in text
     assert "Agent says 82%. At 80-90% stated confidence, support's issue_refund" in text
-    assert "Agent says 70%. At 70-80% stated confidence, support's draft_reply" in text
+    assert "Agent says 70%. At 60-70% stated confidence, support's draft_reply" in text
     assert "draft_reply at 0.85: confirm: calibrated confidence 0.2" in text
     assert "ece_calibrated" in tables
     assert "ece_stated" in tables

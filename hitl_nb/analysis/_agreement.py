@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import OUTCOMES, check_columns, reviewed
+from ._common import OUTCOMES, reviewed, with_columns
 
 
 def ratings(df: pd.DataFrame, *, item: str = "request_id", rater: str = "reviewer",
             label: str = "decision") -> pd.DataFrame:
     """Items x raters table of labels (NaN: not rated), only items with >= 2 raters."""
-    check_columns(df, [item, rater, label])
+    df = with_columns(df, [item, rater, label])
     rev = reviewed(df, [item, rater, label]).dropna()
     # most items are seen once: drop those first (one hash pass), then work on the rest
     rev = rev[rev[item].duplicated(keep=False).to_numpy(dtype=bool)]

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import as_list, check_columns, reviewed, wilson_interval
+from ._common import as_list, reviewed, wilson_interval, with_columns
 
 
 def scored(df: pd.DataFrame, keys: Sequence[str] = ()) -> pd.DataFrame:
@@ -25,24 +25,27 @@ def scored(df: pd.DataFrame, keys: Sequence[str] = ()) -> pd.DataFrame:
 
 
 def _bins(confidence: pd.Series, bins: int) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Equal-width bin of each confidence, by scikit-learn's `calibration_curve` rule: bin
+    k holds (k/bins, (k+1)/bins], the first bin also 0 (so 0.5 is in the bin ending at
+    0.5, and 1.0 in the last)."""
     if bins < 1:
         raise ValueError(f"bins must be a positive integer, got {bins!r}")
-    # equal-width bins on [0, 1]; confidence 1.0 belongs to the last bin
-    edges: np.ndarray[Any, np.dtype[np.float64]] = np.floor(
-        confidence.to_numpy(dtype="float64") * bins)
-    out: np.ndarray[Any, np.dtype[np.int64]] = np.minimum(edges, bins - 1).astype(np.int64)
+    inner_edges = np.linspace(0.0, 1.0, bins + 1)[1:-1]
+    out: np.ndarray[Any, np.dtype[np.int64]] = np.searchsorted(
+        inner_edges, confidence.to_numpy(dtype="float64")).astype(np.int64)
     return out
 
 
 def reliability(df: pd.DataFrame, bins: int = 10, *, by: str | Sequence[str] | None = None,
                 level: float = 0.95) -> pd.DataFrame:
-    """The reliability curve: per confidence bin (equal width), `n`, mean `confidence`,
-    `approve_rate` (approved without edit) and its Wilson interval.
+    """The reliability curve: per confidence bin (equal width; bin k is (k/bins,
+    (k+1)/bins], the first also holds 0, as in scikit-learn's `calibration_curve`), `n`,
+    mean `confidence`, `approve_rate` (approved without edit) and its Wilson interval.
 
     >>> reliability(df, bins=10)        # perfectly calibrated: approve_rate == confidence
     """
     keys = as_list(by)
-    check_columns(df, keys)
+    df = with_columns(df, keys)
     s = scored(df, keys)
     s = s.assign(bin=_bins(s["confidence"], bins))
     out = s.groupby([*keys, "bin"], observed=True, dropna=False).agg(
@@ -61,9 +64,9 @@ def calibration(df: pd.DataFrame, by: str | Sequence[str] | None = "action_name"
                 bins: int = 10) -> pd.DataFrame:
     """Per group and overall (`(all)`): `n`, mean `confidence`, `approve_rate`,
     `brier` = mean((confidence - approved)^2) and `ece` = sum over bins of
-    n_bin / n * |approve_rate_bin - confidence_bin| (equal-width bins)."""
+    n_bin / n * |approve_rate_bin - confidence_bin| over the bins of `reliability`."""
     keys = as_list(by)
-    check_columns(df, keys)
+    df = with_columns(df, keys)
     s = scored(df, keys)
     s = s.assign(bin=_bins(s["confidence"], bins),
                  sq=(s["confidence"] - s["approved"]) ** 2)
@@ -111,7 +114,7 @@ def suggest_thresholds(df: pd.DataFrame, target: float = 0.05,
     if not 0 < target < 1:
         raise ValueError(f"target is an error rate in (0, 1), e.g. 0.05; got {target!r}")
     keys = as_list(by)
-    check_columns(df, keys)
+    df = with_columns(df, keys)
     s = scored(df, keys)
     if not keys:
         s = s.assign(_all="(all)")

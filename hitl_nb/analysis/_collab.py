@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._common import check_columns
+from ._common import with_columns
 
 TERMINAL = ("approve", "edit", "reject", "respond", "override", "input", "stop", "redirect",
             "timeout")
@@ -33,7 +33,8 @@ def _owners(args: Any) -> dict[str, str]:
 
 
 def _step_rows(df: pd.DataFrame) -> pd.DataFrame:
-    check_columns(df, ["thread_id", "action_name", "decision", "proposed_args", "final_args"])
+    df = with_columns(df, ["thread_id", "action_name", "decision", "proposed_args",
+                           "final_args"])
     steps = df["proposed_args"].map(_step_of)
     rows = df.loc[steps.notna(), ["thread_id", "action_name", "decision", "proposed_args",
                                   "final_args"]].copy()
@@ -92,7 +93,7 @@ def workload(df: pd.DataFrame) -> pd.DataFrame:
                 bump(thread, "taken_over")
             elif old.get(sid) == "human" and owner == "agent":
                 bump(thread, "handed_back")
-    check_columns(df, ["decision", "proposed_args", "final_args"])
+    df = with_columns(df, ["decision", "proposed_args", "final_args"])
     plans = df[df["proposed_args"].map(lambda a: isinstance(a, dict) and isinstance(
         a.get("steps"), list)) & df["decision"].astype(str).isin(["approve", "edit"])]
     for thread, final in zip(plans["thread_id"], plans["final_args"], strict=True):
@@ -120,7 +121,7 @@ def revision_rounds(df: pd.DataFrame, actions: Iterable[str] | None = None) -> p
 
     >>> analysis.revision_rounds(df).query("accepted").rounds.mean()   # rounds to acceptance
     """
-    check_columns(df, ["thread_id", "action_name", "decision", "proposed_args"])
+    df = with_columns(df, ["thread_id", "action_name", "decision", "proposed_args"])
     names = df["action_name"].astype(str)
     decisions = df["decision"].astype(str)
     chosen = set(actions) if actions is not None else {"draft", *names[decisions == "revise"]}
@@ -151,8 +152,8 @@ def options_taken(df: pd.DataFrame) -> pd.DataFrame:
 
     >>> analysis.options_taken(df).groupby("action_name").as_is.mean()
     """
-    check_columns(df, ["request_id", "thread_id", "action_name", "decision", "proposed_args",
-                       "final_args", "reviewer"])
+    df = with_columns(df, ["request_id", "thread_id", "action_name", "decision",
+                           "proposed_args", "final_args", "reviewer"])
     rows = df[df["decision"].astype(str) == "input"]
     records = []
     for request_id, thread, action, proposed, final, reviewer in zip(

@@ -1,4 +1,5 @@
-"""Shared pieces: which rows count as reviewed, and the Wilson score interval."""
+"""Shared pieces: the frame every function reads (`log_frame`: any log-shaped DataFrame,
+what it lacks derived in one place), which rows count as reviewed, the Wilson interval."""
 
 from __future__ import annotations
 
@@ -9,23 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._schema import ACTIONS
+from .._frame import OUTCOMES, log_frame, reviewed
 
-OUTCOMES: tuple[str, ...] = ACTIONS
-"""The reviewer outcomes analysed: approve, edit, reject, respond (policy `auto` and
-`timeout` rows are nobody's judgement and are left out)."""
-
-
-def reviewed(df: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """Rows a reviewer (human or simulated) decided: `decision` in `OUTCOMES`; only
-    `columns` if given (copying a few columns of a million rows beats copying all)."""
-    missing = [c for c in ("decision", "source", *(columns or ())) if c not in df.columns]
-    if missing:
-        raise ValueError(f"expected a FeedbackLog.to_pandas() frame; missing columns {missing}")
-    mask = (df["decision"].isin(OUTCOMES) & (df["source"] != "policy")).to_numpy(dtype=bool)
-    if mask.all():
-        return df if columns is None else df[list(dict.fromkeys(columns))]
-    return df.loc[mask, list(dict.fromkeys(columns)) if columns is not None else df.columns]
+__all__ = ["OUTCOMES", "as_list", "log_frame", "reviewed", "wilson_interval",
+           "with_columns", "z_value"]
 
 
 def z_value(level: float) -> float:
@@ -63,7 +51,11 @@ def as_list(by: str | Sequence[str] | None) -> list[str]:
     return [by] if isinstance(by, str) else list(by)
 
 
-def check_columns(df: pd.DataFrame, columns: list[str]) -> None:
+def with_columns(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """`log_frame(df, columns)`, checked to have `columns` (a ValueError names the
+    missing ones)."""
+    df = log_frame(df, columns)
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise ValueError(f"no column {missing} in the frame; columns are {list(df.columns)}")
+    return df

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from ._common import OUTCOMES, as_list, check_columns, reviewed, wilson_interval
+from ._common import OUTCOMES, as_list, reviewed, wilson_interval, with_columns
 
 
 def rates(df: pd.DataFrame, by: str | Sequence[str] = "action_name", *,
@@ -20,7 +20,7 @@ def rates(df: pd.DataFrame, by: str | Sequence[str] = "action_name", *,
     >>> rates(log.to_pandas(), "reviewer").query("decision == 'edit'")
     """
     keys = as_list(by)
-    check_columns(df, keys)
+    df = with_columns(df, keys)
     rev = reviewed(df, [*keys, "decision"])
     counts = (rev.groupby([*keys, "decision"], observed=True, dropna=False).size()
               .unstack("decision", fill_value=0))

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ._agreement import agreement_of, pairwise_of, ratings
 from ._calibration import calibration, reliability, suggest_thresholds
-from ._common import reviewed
+from ._common import log_frame, reviewed
 from ._edits import edit_summary, edited_fields
 from ._latency import latency
 from ._rates import rates
@@ -60,6 +60,7 @@ def report(df: pd.DataFrame, *, target: float = 0.05, bins: int = 10,
     >>> r.thresholds
     """
     # one pass to the reviewed rows and the columns the tables read
+    df = log_frame(df, USED)
     df = reviewed(df, [c for c in USED if c in df.columns])
     table = ratings(df)
     return Report(

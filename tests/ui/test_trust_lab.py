@@ -37,7 +37,7 @@ def test_card_shows_confidence_history_and_trust_level(page: Page, lab):
     expect(card.get_by_test_id("hitl-action")).to_have_text("schedule_call")
     low, high = proportion_confint(2, 3, alpha=0.05, method="wilson")
     expect(card.get_by_test_id("hitl-track-record")).to_have_text(
-        f"Agent says 90%. At 90-100% stated confidence, support's schedule_call proposals were "
+        f"Agent says 90%. At 80-90% stated confidence, support's schedule_call proposals were "
         f"approved as-is 67% of the time (2 of 3; 95% CI {100 * low:.0f}-{100 * high:.0f}%).")
     trust_line = card.get_by_test_id("hitl-trust")
     expect(trust_line).to_have_attribute("data-level", "confirm")
