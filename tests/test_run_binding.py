@@ -31,6 +31,14 @@ class Ctx:
     user: str
 
 
+def one_node(node: Any, *, checkpointed: bool = True, **builder: Any) -> Any:
+    """A graph of the one node `node` (named after it), with an in-memory checkpointer."""
+    graph = StateGraph(S, **builder)
+    graph.add_node(node.__name__, node)
+    graph.add_edge(START, node.__name__)
+    return graph.compile(checkpointer=InMemorySaver() if checkpointed else None)
+
+
 def answer_graph(calls: list[str]) -> Any:
     """`ask_topic` asks a plain question; each run of the node after the pause is counted."""
 
@@ -39,10 +47,7 @@ def answer_graph(calls: list[str]) -> Any:
         calls.append(answer)
         return {"answers": [*state.get("answers", []), answer]}
 
-    builder = StateGraph(S)
-    builder.add_node("ask_topic", ask_topic)
-    builder.add_edge(START, "ask_topic")
-    return builder.compile(checkpointer=InMemorySaver())
+    return one_node(ask_topic)
 
 
 def test_a_session_on_a_paused_thread_starts_from_its_checkpoint():
@@ -97,10 +102,7 @@ def context_graph(seen: list[str]) -> Any:
         seen.append(runtime.context.user)
         return {"sent": decision.args["text"]}
 
-    builder = StateGraph(S, context_schema=Ctx)
-    builder.add_node("greet", greet)
-    builder.add_edge(START, "greet")
-    return builder.compile(checkpointer=InMemorySaver())
+    return one_node(greet, context_schema=Ctx)
 
 
 def test_context_given_to_invoke_is_given_again_on_resume():
@@ -116,11 +118,11 @@ def test_invoke_refuses_options_it_cannot_keep_and_graphs_without_checkpointer()
     graph = answer_graph([])
     with pytest.raises(TypeError, match=r"\['stream_mode'\]"):
         hitl_nb.Session(graph, config()).invoke({}, stream_mode="updates")
-    builder = StateGraph(S)
-    builder.add_node("ask_topic", lambda s: {"topic": interrupt("?")})
-    builder.add_edge(START, "ask_topic")
+    def ask_topic(state: S) -> dict[str, Any]:
+        return {"topic": interrupt("?")}
+
     with pytest.raises(ValueError, match=r"no checkpointer.*checkpointer=InMemorySaver"):
-        hitl_nb.Session(builder.compile(), config()).invoke({})
+        hitl_nb.Session(one_node(ask_topic, checkpointed=False), config()).invoke({})
 
 
 def async_graph(calls: list[str]) -> Any:
@@ -130,10 +132,7 @@ def async_graph(calls: list[str]) -> Any:
         calls.append(decision.args["topic"])
         return {"topic": decision.args["topic"]}
 
-    builder = StateGraph(S)
-    builder.add_node("ask_topic", ask_topic)
-    builder.add_edge(START, "ask_topic")
-    return builder.compile(checkpointer=InMemorySaver())
+    return one_node(ask_topic)
 
 
 def test_an_async_graph_is_resumed_with_ainvoke():
@@ -155,10 +154,7 @@ def test_rows_written_inside_a_run_go_to_the_sessions_log():
         logs.append(run_log())
         return {"topic": interrupt("go?") and "go"}
 
-    builder = StateGraph(S)
-    builder.add_node("node", node)
-    builder.add_edge(START, "node")
-    session = hitl_nb.Session(builder.compile(checkpointer=InMemorySaver()), config(),
+    session = hitl_nb.Session(one_node(node), config(),
                               log=mine).invoke({})
     session.approve()
     assert logs == [mine, mine]
