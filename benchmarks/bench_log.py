@@ -8,7 +8,10 @@ Three figures, each next to a baseline with the same durability settings (WAL,
 2. batched: `log.extend(rows)` (one transaction per tenth of the rows) vs. the same
    inserts in transactions of the same size;
 3. `log.verify()` over every entry vs. a plain `SELECT` of the same table's columns
-   (and vs. that `SELECT` plus `json.loads` of each row: what any reader pays).
+   (and vs. that `SELECT` plus `json.loads` of each row: what any reader pays);
+4. the in-memory log (`FeedbackLog()`, as many rows as are batched): append, iterate,
+   `to_pandas()` and `verify()`, vs. the same rows kept in a plain list (`list.append`,
+   iterating it, `pd.DataFrame.from_records`), and vs. `json.loads` of each row's JSON.
 
     python benchmarks/bench_log.py                 # ~1-2 min: 2k one-by-one, 100k batched
     python benchmarks/bench_log.py --full          # 10k one-by-one, 1M batched and verified
@@ -22,7 +25,7 @@ import json
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -110,8 +113,44 @@ def plain_scan(path: Path, parse: bool) -> float:
     return elapsed
 
 
-def line(name: str, n: int, ours: float, base: float, unit: str = "appends/s") -> None:
-    print(f"{name:<22} {n:>9,} entries  hitl_nb {n / ours:>10,.0f} {unit}   plain SQLite "
+def bench_memory(n: int) -> None:
+    """The in-memory log: rows go in once and are read back whole."""
+    import pandas as pd
+
+    log = FeedbackLog()
+    plain: list[dict[str, Any]] = []
+    texts = [json.dumps(row) for row in rows(n, 0)]
+    append = timed(lambda: fill(log.append, n))
+    base = timed(lambda: fill(plain.append, n))
+    line("memory: append", n, append, base, "rows/s", "list.append")
+    iterate = timed(lambda: [None for _ in log])
+    line("memory: iterate", n, iterate, timed(lambda: [None for _ in plain]), "rows/s",
+         "plain list")
+    line("  vs json.loads", n, iterate, timed(lambda: [json.loads(t) for t in texts]), "rows/s",
+         "json.loads")
+    frame = timed(log.to_pandas)
+    line("memory: to_pandas()", n, frame, timed(lambda: pd.DataFrame.from_records(plain)),
+         "rows/s", "from_records")
+    result = log.verify()
+    if not (result.ok and result.entries == n):
+        raise SystemExit(f"the in-memory benchmark log does not verify: {result}")
+    print(f"memory: verify() of {n:,} entries: {timed(log.verify):.2f} s")
+
+
+def fill(store: Callable[[dict[str, Any]], object], n: int) -> None:
+    for row in rows(n, 0):
+        store(row)
+
+
+def timed(work: Callable[[], object]) -> float:
+    t = time.perf_counter()
+    work()
+    return time.perf_counter() - t
+
+
+def line(name: str, n: int, ours: float, base: float, unit: str = "appends/s",
+         baseline: str = "plain SQLite") -> None:
+    print(f"{name:<22} {n:>9,} entries  hitl_nb {n / ours:>10,.0f} {unit}   {baseline} "
           f"{n / base:>10,.0f} {unit}   ratio {ours / base:5.2f}x")
 
 
@@ -165,6 +204,7 @@ def main() -> None:
         line("  vs SELECT+json.loads", entries, verify, read, "entries/s")
         print(f"verify() of {entries:,} entries: {verify:.1f} s ({verify / entries * 1e6:.1f} "
               f"us/entry); plain SELECT {scan:.2f} s; SELECT + json.loads {read:.2f} s")
+    bench_memory(min(many, 200_000))  # a million dict rows would not fit in memory
 
 
 if __name__ == "__main__":
