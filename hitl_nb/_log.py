@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import operator
 import os
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -64,12 +66,6 @@ draft sent back to the agent with a note; `final_args` = the reviewer's edits so
 `input` (the human produced the content: a human-led answer or a plan step's result;
 `final_args.value`, and `final_args.option`, the index of the agent's option it started
 from)."""
-
-
-def entry_hash(prev_hash: str, row: dict[str, Any]) -> str:
-    """SHA-256 over the previous hash and the row's canonical JSON (minus its own hash)."""
-    body = {k: v for k, v in row.items() if k != "entry_hash"}
-    return hashlib.sha256((prev_hash + canonical_json(body)).encode()).hexdigest()
 
 
 def args_distance(proposed: Any, final: Any) -> float:
@@ -172,22 +168,39 @@ ANCHOR_MISSING = ("the chain no longer contains the anchored entry_hash {anchor}
                   "the end were removed, or the chain was rewritten")
 
 
-def verify_rows(rows: Iterator[dict[str, Any]], anchor: str | None = None) -> Verification:
+def anchor_hash(anchor: str | Verification | None) -> str | None:
+    """The `entry_hash` to look for in `verify(anchor=...)`."""
+    if isinstance(anchor, Verification):
+        if not anchor.ok:  # its head is the last hash before a bad entry: no anchor
+            raise ValueError(f"anchor is a failed verification ({anchor}); anchor to a "
+                             "verification that passed, or to its head string.")
+        return anchor.head
+    if anchor is not None and not isinstance(anchor, str):
+        raise TypeError(f"anchor is an entry_hash string or a Verification (log.verify() or "
+                        f"log.verify().head), got {type(anchor).__name__}.")
+    return anchor
+
+
+def verify_entries(entries: Iterable[tuple[str, str]],
+                   anchor: str | None = None) -> Verification:
+    """Check a chain of `(body, entry_hash)` entries: `body` is the canonical JSON that was
+    hashed (the row with its `prev_hash`, without `entry_hash`)."""
     prev = GENESIS
     count = 0
     anchored = anchor is None or anchor == GENESIS
-    for count, row in enumerate(rows, start=1):
+    for count, (body, digest) in enumerate(entries, start=1):
         index = count - 1
+        row = json.loads(body)
         problem = None
         if row.get("prev_hash") != prev:
             problem = "prev_hash does not match the previous entry (entry removed or reordered)"
-        elif row.get("entry_hash") != entry_hash(prev, row):
+        elif digest != hashlib.sha256((prev + body).encode()).hexdigest():
             problem = "entry_hash does not match its contents (entry edited)"
         elif row.get("args_hash") != args_hash(row.get("final_args")):
             problem = "args_hash does not match final_args"
         if problem:
             return Verification(False, index, index, row.get("decision_id"), problem, prev)
-        prev = row["entry_hash"]
+        prev = digest
         anchored = anchored or prev == anchor
     if not anchored:
         return Verification(False, count, count, None, ANCHOR_MISSING.format(anchor=anchor),
@@ -195,58 +208,96 @@ def verify_rows(rows: Iterator[dict[str, Any]], anchor: str | None = None) -> Ve
     return Verification(True, count, head=prev)
 
 
+def decoded(body: str, digest: str) -> dict[str, Any]:
+    """A fresh row from a stored entry: nothing in it is shared with the log or a caller."""
+    row: dict[str, Any] = json.loads(body)
+    row["entry_hash"] = digest
+    return row
+
+
 class _MemoryStore:
-    """Rows in a list (the default): fast, gone when the kernel stops."""
+    """Entries in a list (the default): fast, gone when the kernel stops.
+
+    Like the SQLite store it keeps what was hashed (each row's canonical JSON) and decodes
+    it on every read, so a row shares no object with the arguments a tool received (a tool
+    that edits its input in place cannot rewrite the log) or with a row handed out."""
 
     path: str | None = None
+    readonly = False
 
     def __init__(self) -> None:
-        self._rows: list[dict[str, Any]] = []
-        self._by_request: dict[str, list[dict[str, Any]]] = {}
-        self._requests: dict[str, ReviewRequest] = {}
+        self._entries: list[tuple[str, str]] = []      # (body, entry_hash)
+        self._by_request: dict[str | None, list[int]] = {}  # request_id -> positions in _entries
+        self._requests: dict[str, tuple[datetime, str]] = {}  # first requested_at, JSON
 
     def last_hash(self) -> str:
-        return self._rows[-1]["entry_hash"] if self._rows else GENESIS
+        return self._entries[-1][1] if self._entries else GENESIS
 
     def append(self, row: dict[str, Any]) -> dict[str, Any]:
-        stored, _ = chain_row(self.last_hash(), row)
-        self._rows.append(stored)
-        self._by_request.setdefault(stored["request_id"], []).append(stored)
+        stored, body = chain_row(self.last_hash(), row)
+        self._keep(stored, body)
         return stored
+
+    def _keep(self, stored: dict[str, Any], body: str) -> None:
+        self._by_request.setdefault(stored.get("request_id"), []).append(len(self._entries))
+        self._entries.append((body, stored["entry_hash"]))
 
     @contextmanager
     def batch(self) -> Iterator[None]:
         yield
 
     def count(self) -> int:
-        return len(self._rows)
+        return len(self._entries)
 
     def rows(self, start: int = 0) -> Iterator[dict[str, Any]]:
-        rows = self._rows
-        return iter(rows) if start <= 0 else (rows[i] for i in range(start, len(rows)))
+        entries = self._entries
+        index = max(start, 0)
+        while index < len(entries):  # live: rows appended meanwhile are read too, as in SQLite
+            yield decoded(*entries[index])
+            index += 1
 
     def rows_for(self, request_id: str) -> list[dict[str, Any]]:
-        return list(self._by_request.get(request_id, ()))
+        return [decoded(*self._entries[i]) for i in self._by_request.get(request_id, ())]
 
     def verify(self, anchor: str | None) -> Verification:
-        return verify_rows(iter(self._rows), anchor)
+        return verify_entries(self._entries, anchor)
 
     def record_request(self, request: ReviewRequest) -> ReviewRequest:
         first = self._requests.get(request.request_id)
-        if first is None:  # kept like the SQLite store keeps it: without the raw payload
-            self._requests[request.request_id] = replace(request, raw=None)
+        if first is None:  # kept as the SQLite store keeps it: JSON, without the raw payload
+            self._requests[request.request_id] = (request.requested_at,
+                                                  canonical_json(request.to_json()))
             return request
-        if first.requested_at == request.requested_at:
+        if first[0] == request.requested_at:
             return request
-        return replace(request, requested_at=first.requested_at)
+        return replace(request, requested_at=first[0])
 
     def requests(self, thread_id: str | None, undecided: bool) -> list[ReviewRequest]:
-        return [r for r in self._requests.values()
+        found = (request_from_json(json.loads(body)) for _, body in self._requests.values())
+        return [r for r in found
                 if (thread_id is None or r.thread_id == thread_id)
                 and not (undecided and r.request_id in self._by_request)]
 
     def close(self) -> None:
         pass
+
+
+def request_from_json(data: dict[str, Any]) -> ReviewRequest:
+    """Inverse of `ReviewRequest.to_json()` (fields it does not know are ignored)."""
+    if not isinstance(data, dict):
+        raise TypeError(f"a stored request must be a JSON object, got {type(data).__name__}")
+    kwargs: dict[str, Any] = {}
+    for f in fields(ReviewRequest):
+        if f.name == "raw" or f.name not in data:
+            continue
+        value = data[f.name]
+        kind = str(f.type)
+        if isinstance(value, str) and "datetime" in kind:
+            value = datetime.fromisoformat(value)
+        elif isinstance(value, list) and kind.startswith("tuple"):
+            value = tuple(value)
+        kwargs[f.name] = value
+    return ReviewRequest(**kwargs)
 
 
 Synchronous = Literal["FULL", "NORMAL"]
@@ -276,22 +327,36 @@ class FeedbackLog:
     kernels may append to one file; the chain stays single. `synchronous="NORMAL"` is
     faster and still survives a killed process, but may lose the newest rows on an OS
     crash or power cut. Same API and same hashes for both kinds.
+
+    `readonly=True` (or a file this process cannot write) reads and verifies a log, e.g. an
+    archived copy, without writing to it: recording raises `PermissionError`.
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *,
-                 synchronous: Synchronous = "FULL", timeout: float = 30.0) -> None:
+                 synchronous: Synchronous = "FULL", timeout: float = 30.0,
+                 readonly: bool = False) -> None:
         self._store: _MemoryStore | SqliteStore
         if path is None:
+            if readonly:
+                raise ValueError("readonly=True opens an existing log file: pass its path, "
+                                 "FeedbackLog(path, readonly=True).")
             self._store = _MemoryStore()
         else:
             from ._log_sqlite import SqliteStore
 
-            self._store = SqliteStore(path, synchronous=synchronous, timeout=timeout)
+            self._store = SqliteStore(path, synchronous=synchronous, timeout=timeout,
+                                      readonly=readonly)
 
     @property
     def path(self) -> str | None:
         """The SQLite file, or None for an in-memory log."""
         return self._store.path
+
+    @property
+    def readonly(self) -> bool:
+        """True when the log can be read and verified but not written: opened with
+        `readonly=True`, or a file this process cannot write (e.g. an archived copy)."""
+        return self._store.readonly
 
     def __len__(self) -> int:
         return self._store.count()
@@ -367,12 +432,13 @@ class FeedbackLog:
         """
         return self._store.requests(thread_id, undecided)
 
-    def verify(self, *, anchor: str | None = None) -> Verification:
+    def verify(self, *, anchor: str | Verification | None = None) -> Verification:
         """Recompute the chain; names the first entry that does not match.
 
-        `anchor`: an `entry_hash` saved earlier (`log.verify().head`); then removing the
-        newest entries, or rewriting the whole chain, is detected too."""
-        return self._store.verify(anchor)
+        `anchor`: an `entry_hash` saved earlier (`log.verify().head`, or that
+        `Verification` itself); then removing the newest entries, or rewriting the whole
+        chain, is detected too."""
+        return self._store.verify(anchor_hash(anchor))
 
     def to_pandas(self) -> pd.DataFrame:
         """One typed row per decision (columns: `COLUMNS`)."""

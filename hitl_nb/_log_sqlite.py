@@ -17,6 +17,14 @@ out; its approval must not vanish), and a human decides at most a few times a se
 so the fsync is cheap at that rate. `synchronous="NORMAL"` skips that fsync: still
 safe against a killed process (the WAL is in the OS page cache), but the newest
 commits may roll back after a power cut. `batch()` amortises one commit over many rows.
+
+The WAL. SQLite ignores every commit in the WAL after a damaged frame, silently (`_wal`):
+`verify()` reads the WAL too, a log whose WAL is damaged opens read-only (a checkpoint
+would discard what follows the damage), and the WAL is kept small (checkpointed every
+`WAL_AUTOCHECKPOINT` pages, and emptied on `close()`).
+
+Read-only. `readonly=True`, or a file this process cannot write, opens with `mode=ro`:
+everything but writing works, and a write raises `PermissionError` saying why.
 """
 
 from __future__ import annotations
@@ -28,9 +36,10 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import fields, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from ._log import (
     ANCHOR_MISSING,
@@ -39,13 +48,18 @@ from ._log import (
     Synchronous,
     Verification,
     chain_row,
+    request_from_json,
 )
 from ._schema import ReviewRequest, args_hash, canonical_json
+from ._wal import wal_damage
 
 APPLICATION_ID = 0x4849544C
 """`PRAGMA application_id` of a hitl_nb log ("HITL"): marks the file as ours."""
 
 SCHEMA_VERSION = 1
+
+WAL_AUTOCHECKPOINT = 100
+"""Pages in the WAL before a commit copies them into the database file (SQLite: 1000)."""
 
 _SCHEMA = (
     """CREATE TABLE entries (
@@ -78,13 +92,18 @@ _TYPES = ("SELECT typeof(decision_id), typeof(request_id), typeof(body), typeof(
           "FROM entries WHERE seq = ?")
 _COLUMNS = ("decision_id", "request_id", "body", "entry_hash")
 _PAGE = 2048
+_CANNOT_WRITE = ("this process cannot write it ({}); to record decisions, open a file it can "
+                 "write, e.g. a copy")
+_REQUEST_FIX = ("Table requests is a recovery aid outside the hash chain (log.verify() checks "
+                "the decisions): delete that row (DELETE FROM requests WHERE request_id = ...) "
+                "and it is stored again, with a new requested_at, when next shown.")
 
 
 class SqliteStore:
     """The storage behind a persistent `FeedbackLog` (use that, not this)."""
 
     def __init__(self, path: str | os.PathLike[str], *, synchronous: Synchronous = "FULL",
-                 timeout: float = 30.0) -> None:
+                 timeout: float = 30.0, readonly: bool = False) -> None:
         self.path: str | None = os.fspath(path)
         if self.path in ("", ":memory:") or self.path.startswith("file:"):
             raise ValueError("FeedbackLog(path) needs a file path; use FeedbackLog() for a log "
@@ -94,14 +113,84 @@ class SqliteStore:
         self._lock = threading.RLock()
         self._depth = 0                        # open batch() blocks
         self._tail: tuple[int, str] | None = None  # (seq, hash) of the last row in a batch
+        self.readonly = readonly
+        self._why_readonly = "it was opened with readonly=True"
         try:
-            # isolation_level=None: transactions are ours (BEGIN IMMEDIATE ... COMMIT).
-            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
-                                       check_same_thread=False)
-            self._open(synchronous)
+            if readonly:
+                self._open_readonly(timeout)
+            else:
+                self._open_writable(synchronous, timeout)
         except sqlite3.DatabaseError as exc:
+            if not self.readonly:
+                hint = "Pass a new path or a file written by FeedbackLog(path)."
+            elif readonly:
+                hint = "Pass the path of a file written by FeedbackLog(path)."
+            else:
+                hint = f"It was opened read-only: {self._why_readonly}."
             raise ValueError(f"cannot open {self.path!r} as a hitl_nb feedback log: {exc}. "
-                             "Pass a new path or a file written by FeedbackLog(path).") from exc
+                             f"{hint}") from exc
+
+    def _open_writable(self, synchronous: Synchronous, timeout: float) -> None:
+        """Open for appending, unless the file must open read-only (`_why_not_writable`)."""
+        assert self.path is not None
+        if (why := self._why_not_writable()) is not None:
+            self._open_readonly_because(why, timeout)
+            return
+        # isolation_level=None: transactions are ours (BEGIN IMMEDIATE ... COMMIT).
+        self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
+                                   check_same_thread=False)
+        try:
+            self._open(synchronous)
+        except sqlite3.Error as exc:
+            self._db.close()
+            if not (_cannot_write(exc) and os.path.exists(self.path)):
+                raise
+            self._open_readonly_because(_CANNOT_WRITE.format(exc), timeout)
+
+    def _why_not_writable(self) -> str | None:
+        """Why the file opens read-only though writing was asked for (None: it need not):
+        this process may not write it, or its WAL holds commits SQLite ignores, which a
+        checkpoint (on a write, or on closing) would discard for good."""
+        assert self.path is not None
+        if os.path.exists(self.path) and not os.access(self.path, os.W_OK):
+            return _CANNOT_WRITE.format("its file permissions")
+        if (damage := wal_damage(self.path)) is not None:
+            return (f"{damage.commits} transactions in its WAL follow damage and SQLite "
+                    "ignores them; a write would discard them for good. Restore the file with "
+                    "its -wal from a copy; or, to go on without them, discard them: "
+                    f"sqlite3.connect({self.path!r}).execute('PRAGMA wal_checkpoint(TRUNCATE)')")
+        return None
+
+    def _open_readonly_because(self, why: str, timeout: float) -> None:
+        self.readonly = True
+        self._why_readonly = why
+        self._open_readonly(timeout)
+
+    def _open_readonly(self, timeout: float) -> None:
+        try:
+            self._connect_readonly(timeout, "mode=ro")
+        except sqlite3.OperationalError as exc:
+            # SQLite reads a WAL-mode file through a -shm index it must be able to create,
+            # which a read-only directory forbids. Without a -wal file the database file
+            # alone is the whole log: read it as immutable. With one, that would hide it.
+            if not _cannot_write(exc) or os.path.exists(f"{self.path}-wal"):
+                raise
+            self._connect_readonly(timeout, "mode=ro&immutable=1")
+
+    def _connect_readonly(self, timeout: float, parameters: str) -> None:
+        assert self.path is not None
+        uri = f"file:{quote(os.path.abspath(self.path))}?{parameters}"
+        self._db = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None,
+                                   check_same_thread=False)
+        try:
+            app, version, tables = self._format()
+            if app == 0 and tables == 0:
+                raise sqlite3.DatabaseError("it holds no log, and a read-only log cannot "
+                                            "start one")
+            _check_format(app, version)
+        except sqlite3.Error:
+            self._db.close()
+            raise
 
     def _open(self, synchronous: Synchronous) -> None:
         mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
@@ -109,24 +198,35 @@ class SqliteStore:
             raise sqlite3.DatabaseError(f"the file cannot use the WAL journal (mode {mode})")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.execute("PRAGMA fullfsync=ON")  # macOS: make fsync reach the disk too
+        # A small WAL: one damaged frame hides every commit after it (see `_wal`), and the
+        # fewer frames live there, the fewer entries that can be.
+        self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
         with self._transaction():
-            app = self._db.execute("PRAGMA application_id").fetchone()[0]
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            tables = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            app, version, tables = self._format()
             if app == 0 and tables == 0:
                 for statement in _SCHEMA:
                     self._db.execute(statement)
                 self._db.execute(f"PRAGMA application_id={APPLICATION_ID}")
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            elif app != APPLICATION_ID:
-                raise sqlite3.DatabaseError("it is a SQLite database of something else")
-            elif version > SCHEMA_VERSION:
-                raise sqlite3.DatabaseError(f"it was written by a newer hitl_nb (format "
-                                            f"{version}); upgrade hitl_nb to read it")
+            else:
+                _check_format(app, version)
+
+    def _format(self) -> tuple[int, int, int]:
+        """`application_id`, `user_version` and the number of schema objects."""
+        app = self._db.execute("PRAGMA application_id").fetchone()[0]
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        tables = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        return int(app), int(version), int(tables)
+
+    def _writable(self) -> None:
+        if self.readonly:
+            raise PermissionError(f"the feedback log {self.path!r} is open read-only, to read "
+                                  f"and verify: {self._why_readonly}.")
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
         """One write transaction, or a part of the open `batch()`."""
+        self._writable()
         with self._lock:
             if self._depth:
                 yield
@@ -149,6 +249,7 @@ class SqliteStore:
 
     @contextmanager
     def batch(self) -> Iterator[None]:
+        self._writable()
         with self._lock:
             if self._depth == 0:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -237,7 +338,7 @@ class SqliteStore:
                 if (bad := walk.check(page, self._types)) is not None:
                     return bad
                 if len(page) < _PAGE:
-                    return walk.result()
+                    return self._at_end(walk)
 
     def _verify_row_by_row(self, walk: _Walk) -> Verification:
         """SQLite fails a whole page when it cannot read one entry (a damaged record
@@ -248,9 +349,24 @@ class SqliteStore:
             except sqlite3.DatabaseError as exc:
                 return walk.bad(f"SQLite cannot read this entry: {exc}", None)
             if not page:
-                return walk.result()
+                return self._at_end(walk)
             if (bad := walk.check(page, self._types)) is not None:
                 return bad
+
+    def _at_end(self, walk: _Walk) -> Verification:
+        """Every entry SQLite shows is intact; also every one the file holds? Committed
+        WAL frames after a damaged one are invisible to SQLite (see `_wal`)."""
+        assert self.path is not None
+        damage = wal_damage(self.path)
+        if damage is None:
+            return walk.result()
+        damaged = "the WAL header" if damage.header else "a frame"
+        return walk.bad(
+            f"{damage.frames} frames ({damage.commits} transactions) of the WAL file "
+            f"({self.path}-wal) follow damage in {damaged}, and SQLite ignores them: recent "
+            f"entries may be missing ({walk.index} are readable). Restore the file with its "
+            "-wal from a copy; verify(anchor=<a head saved earlier>) tells whether the "
+            "entries it covers are there.", None)
 
     def _types(self, seq: int) -> tuple[str, ...]:
         return tuple(self._db.execute(_TYPES, (seq,)).fetchone())
@@ -279,7 +395,8 @@ class SqliteStore:
             return datetime.fromisoformat((found[0] or b"").decode())
         except ValueError as exc:
             raise LogIntegrityError(f"stored request {request_id!r} in {self.path} has an "
-                                    f"unreadable requested_at ({exc}).") from exc
+                                    f"unreadable requested_at ({exc}). {_REQUEST_FIX}"
+                                    ) from exc
 
     def requests(self, thread_id: str | None, undecided: bool) -> list[ReviewRequest]:
         query = "SELECT request_id, CAST(body AS BLOB) FROM requests r WHERE 1"
@@ -297,30 +414,38 @@ class SqliteStore:
                 out.append(request_from_json(json.loads(body or b"")))
             except (ValueError, TypeError, RecursionError) as exc:
                 raise LogIntegrityError(f"stored request {request_id!r} in {self.path} cannot "
-                                        f"be read back: {exc}") from exc
+                                        f"be read back: {exc}. {_REQUEST_FIX}") from exc
         return out
 
     def close(self) -> None:
         with self._lock:
+            if not self.readonly:
+                self._checkpoint()
             self._db.close()
 
+    def _checkpoint(self) -> None:
+        """Move the WAL into the database file and empty it, unless another connection is
+        using it right now (then the last one to close does it): a WAL left behind is where
+        one damaged byte can hide entries."""
+        try:
+            self._db.execute("PRAGMA busy_timeout=0")  # never keep close() waiting
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError:  # busy or locked: the WAL stays, still valid
+            return
 
-def request_from_json(data: dict[str, Any]) -> ReviewRequest:
-    """Inverse of `ReviewRequest.to_json()` (fields it does not know are ignored)."""
-    if not isinstance(data, dict):
-        raise TypeError(f"a stored request must be a JSON object, got {type(data).__name__}")
-    kwargs: dict[str, Any] = {}
-    for f in fields(ReviewRequest):
-        if f.name == "raw" or f.name not in data:
-            continue
-        value = data[f.name]
-        kind = str(f.type)
-        if isinstance(value, str) and "datetime" in kind:
-            value = datetime.fromisoformat(value)
-        elif isinstance(value, list) and kind.startswith("tuple"):
-            value = tuple(value)
-        kwargs[f.name] = value
-    return ReviewRequest(**kwargs)
+
+def _check_format(app: int, version: int) -> None:
+    if app != APPLICATION_ID:
+        raise sqlite3.DatabaseError("it is a SQLite database of something else")
+    if version > SCHEMA_VERSION:
+        raise sqlite3.DatabaseError(f"it was written by a newer hitl_nb (format {version}); "
+                                    "upgrade hitl_nb to read it")
+
+
+def _cannot_write(exc: sqlite3.Error) -> bool:
+    """The error of writing a file (or creating its -wal) without permission."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
 
 
 def _text(value: Any) -> str | None:
