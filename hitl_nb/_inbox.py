@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._deadline import OnTimeout, check_on_timeout
-from ._log import FeedbackLog
+from ._log import FeedbackLog, LogIntegrityError
 from ._reviewer import Reviewer
 from ._schema import utcnow
 from ._session import Session, set_current
@@ -55,10 +55,13 @@ class Inbox:
     >>> box = hitl_nb.inbox(graph)        # displays one review widget per thread
     >>> box.to_pandas()                   # one row per pending request
     >>> box["thread-7"].approve()         # or click in its widget
+
+    `problems`: threads that could not be opened, and why (an unreadable stored request).
     """
 
-    def __init__(self, sessions: list[Session]) -> None:
+    def __init__(self, sessions: list[Session], problems: list[str] | None = None) -> None:
         self.sessions = sessions
+        self.problems: list[str] = problems or []
         self._widget: Any = None
 
     def __len__(self) -> int:
@@ -110,8 +113,9 @@ class Inbox:
             heading = (f"{count} pending review{'s' if count != 1 else ''} in "
                        f"{len(self.sessions)} thread{'s' if len(self.sessions) != 1 else ''}"
                        if self.sessions else "No pending reviews")
+            problems = [ipywidgets.Label(problem) for problem in self.problems]
             self._widget = ipywidgets.VBox(
-                [ipywidgets.Label(heading), *(s.widget() for s in self.sessions)])
+                [ipywidgets.Label(heading), *problems, *(s.widget() for s in self.sessions)])
         return self._widget
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
@@ -121,7 +125,11 @@ class Inbox:
 
     def __repr__(self) -> str:
         threads = ", ".join(s.thread_id for s in self.sessions)
-        return f"<hitl_nb.Inbox {self.pending} pending in {len(self.sessions)} threads: {threads}>"
+        count = len(self.problems)
+        unread = (f"; {count} thread{'s' if count != 1 else ''} unreadable (.problems)"
+                  if count else "")
+        return (f"<hitl_nb.Inbox {self.pending} pending in {len(self.sessions)} threads: "
+                f"{threads}{unread}>")
 
 
 def inbox(graph: Any, *, log: FeedbackLog | None = None,
@@ -136,14 +144,21 @@ def inbox(graph: Any, *, log: FeedbackLog | None = None,
 
     `threads` limits the search to those ids; the other keywords go to each `Session`.
     Requests whose deadline passed meanwhile get their default on the way (logged).
+    A thread whose stored request cannot be read back is left out and named in
+    `Inbox.problems` (and in the widget); the other threads are listed as usual.
     """
     check_on_timeout(on_timeout)  # also when no thread is pending: a typo fails now
     ids = threads if threads is not None else thread_ids(getattr(graph, "checkpointer", None))
-    sessions = []
+    sessions, problems = [], []
     for thread_id in ids:
-        session = Session.attach(graph, {"configurable": {"thread_id": thread_id}}, log=log,
-                                 reviewer=reviewer, policy=policy, on_timeout=on_timeout)
+        try:
+            session = Session.attach(graph, {"configurable": {"thread_id": thread_id}},
+                                     log=log, reviewer=reviewer, policy=policy,
+                                     on_timeout=on_timeout)
+        except LogIntegrityError as exc:  # one bad stored row must not hide other threads
+            problems.append(f"thread {thread_id!r} cannot be opened: {exc}")
+            continue
         if session.pending or session.problems:
             sessions.append(session)
     sessions.sort(key=lambda s: min((r.requested_at for r in s.pending), default=utcnow()))
-    return Inbox(sessions)
+    return Inbox(sessions, problems)

@@ -9,10 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import ipywidgets
 import pandas as pd
 import pytest
 from _restart_agent import REQUESTS, build, ledger
-from conftest import config
+from conftest import config, plain_graph
+from logrows import sql
 
 import hitl_nb
 from hitl_nb import Reviewer
@@ -180,3 +182,28 @@ def test_thread_discovery_matches_listing_every_checkpoint(tmp_path: Path):
     listed = {c.config["configurable"]["thread_id"] for c in graph.checkpointer.list(None)}
     assert sorted(listed) == sorted(REQUESTS)
     assert sorted(thread_ids(graph.checkpointer)) == sorted(listed)
+
+
+def test_an_unreadable_stored_request_leaves_the_other_threads_listed(tmp_path: Path):
+    path = tmp_path / "audit.sqlite"
+    graph = plain_graph("Proceed with the migration?")
+    log = hitl_nb.FeedbackLog(path)
+    for thread in ("t-a", "t-b", "t-c"):
+        hitl_nb.Session(graph, config(thread), log=log).invoke({})
+    [bad] = [r.request_id for r in log.requests(thread_id="t-b")]
+    sql(path, "UPDATE requests SET requested_at = 'garbage' WHERE request_id = ?", bad)
+
+    box = hitl_nb.inbox(graph, log=log)
+    assert sorted(s.thread_id for s in box) == ["t-a", "t-c"]
+    assert box.pending == 2
+    [problem] = box.problems
+    assert problem.startswith(f"thread 't-b' cannot be opened: stored request {bad!r} ")
+    assert "unreadable requested_at" in problem
+    assert "DELETE FROM requests WHERE request_id" in problem  # the fix
+    assert problem in [w.value for w in box.widget().children
+                       if isinstance(w, ipywidgets.Label)]
+    assert repr(box).endswith("t-a, t-c; 1 thread unreadable (.problems)>")
+
+    sql(path, "DELETE FROM requests WHERE request_id = ?", bad)  # as the message says
+    again = hitl_nb.inbox(graph, log=log)
+    assert (sorted(s.thread_id for s in again), again.problems) == (["t-a", "t-b", "t-c"], [])
