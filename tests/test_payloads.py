@@ -180,6 +180,8 @@ def test_middleware_batched_edits_are_checked_against_the_tools_own_schema():
         session.edit({"currency": "GBP"})
     with pytest.raises(hitl_nb.DecisionError, match="invalid edit of amount"):
         session.edit({"amount": 900.0})
+    with pytest.raises(hitl_nb.DecisionError, match="'amout' was unexpected"):
+        session.edit({"amout": 3.0})  # the tool would drop it and run with the old amount
     assert executed == []
     session.edit({"amount": 50.0, "currency": "USD"})
     assert executed == [("transfer", {"amount": 50.0, "currency": "USD"})]
