@@ -524,3 +524,56 @@ def test_an_export_without_pairs_is_refused_with_the_reason(tmp_path):
             analysis.write_preference_pairs(only_policy.df(), tmp_path / "x.parquet", fmt)
     with pytest.raises(ValueError, match="cannot load an empty file"):
         analysis.write_pairs(analysis.preference_pairs(only_policy.df()), tmp_path / "y.jsonl")
+
+
+# -- two logs stacked with pd.concat (repeated index labels) ------------------------------
+def collab_rows() -> pd.DataFrame:
+    """A co-edited draft (revise, then approve) and a human-led answer, by hand."""
+    return pd.DataFrame({
+        "request_id": ["c1", "c2", "c3"], "thread_id": ["t9"] * 3,
+        "action_name": ["draft", "draft", "input"], "reviewer": ["ann"] * 3,
+        "decision": ["revise", "approve", "input"],
+        "proposed_args": [{"body": "Hi"}, {"body": "Hi!"}, {"options": ["a", "b"]}],
+        "final_args": [{"body": "Hi!"}, {"body": "Hi!"},
+                       {"options": ["a", "b"], "value": "b", "option": 1}]})
+
+
+STACKABLE = ["rates", "edit_sizes", "field_edits", "edit_summary", "edited_fields",
+             "calibration", "reliability", "scored", "suggest_thresholds", "agreement",
+             "pairwise_kappa", "ratings", "latency", "workload", "revision_rounds",
+             "options_taken", "preference_pairs"]
+
+
+def stacked_pairs() -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """Pairs of frames of one shape: two logs' `to_pandas()`, and two hand-made frames."""
+    conf = [0.95, 0.93, 0.85, 0.35, 0.25]
+    scored = calibration_log(conf, [1, 0, 1, 0, 1]).df()
+    logs = (pd.concat([rates_log(), edits_log()], ignore_index=True), scored)
+    return [logs, (hand_made_frame().drop(columns=["edited", "latency_s"]), collab_rows())]
+
+
+@pytest.mark.parametrize("name", STACKABLE)
+def test_every_analysis_reads_two_logs_stacked_with_concat(name):
+    fn = getattr(analysis, name)
+    for first, second in stacked_pairs():
+        stacked = pd.concat([first, second])                 # index labels repeat
+        assert not stacked.index.is_unique
+        renumbered = pd.concat([first, second], ignore_index=True)
+        pd.testing.assert_frame_equal(fn(stacked), fn(renumbered))
+
+
+def test_stacked_logs_count_every_row_of_both():
+    first, second = edits_log(), rates_log()
+    stacked = pd.concat([first, second])
+    # 3 edits in edits_log (the approval is not one), 1 in rates_log (bob's refund)
+    assert len(analysis.edit_sizes(stacked)) == 3 + 1
+    summary = analysis.edit_summary(stacked).set_index("action_name")
+    # refund: 1 reviewed in edits_log + 5 in rates_log; edits 1 + 1
+    assert summary.loc["refund", ["reviewed", "edits"]].tolist() == [6, 2]
+    assert len(analysis.preference_pairs(stacked, "dpo")) == 4
+    rep = analysis.report(pd.concat([first, second, first]))
+    assert rep.edit_summary.set_index("action_name").loc["reply", "edits"] == 2 + 2
+    assert rep.rates_by_action.set_index(["action_name", "decision"]).loc[
+        ("refund", "approve"), ["count", "n"]].tolist() == [3, 1 + 5 + 1]
+    hand = pd.concat([hand_made_frame(), hand_made_frame()])
+    assert analysis.edit_sizes(hand).decision_id.tolist() == ["d1", "d4", "d1", "d4"]
