@@ -715,3 +715,29 @@ def test_rates_by_gate_count_a_row_under_each_gate_that_fired():
     assert cal.loc["confidence", "n"] == 3
     assert analysis.edit_summary(df, "gate").set_index("gate").loc["threshold", "edits"] == 1
     assert analysis.report(df).rates_by_gate.equals(analysis.rates(df, "gate"))
+
+
+def test_plots_take_the_log_frame_itself_or_say_what_to_pass():
+    import matplotlib.pyplot as plt
+
+    df = rates_log()
+    ax = analysis.plot_rates(df, by="reviewer")
+    table = analysis.rates(df, "reviewer")                  # ann, bob x 4 outcomes
+    assert sorted(round(p.get_height(), 6) for p in ax.patches) == sorted(
+        round(r, 6) for r in table.rate)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["ann", "bob"]
+    rng = np.random.default_rng(1)
+    conf = rng.uniform(0, 1, 50)
+    log = calibration_log(conf, conf > 0.5).df()
+    ax = analysis.plot_calibration(log, bins=5)
+    curve = analysis.reliability(log, 5)
+    [points] = ax.collections[-1:]                           # the marker scatter
+    assert points.get_offsets()[:, 0].tolist() == pytest.approx(curve.confidence.tolist())
+    empty = analysis.plot_rates(df.iloc[:0])
+    assert len(empty.patches) == 0
+    with pytest.raises(ValueError, match=r"pass a feedback log frame .* or a rates\(df\) "
+                                         r"table.*\['ci_low', 'ci_high'\]"):
+        analysis.plot_rates(table.drop(columns=["ci_low", "ci_high"]))
+    with pytest.raises(ValueError, match=r"or a reliability\(df\) table"):
+        analysis.plot_calibration(pd.DataFrame({"x": [1.0]}))
+    plt.close("all")
