@@ -741,3 +741,23 @@ def test_plots_take_the_log_frame_itself_or_say_what_to_pass():
     with pytest.raises(ValueError, match=r"or a reliability\(df\) table"):
         analysis.plot_calibration(pd.DataFrame({"x": [1.0]}))
     plt.close("all")
+
+
+def test_an_edit_that_changes_nothing_is_an_approval_as_is_for_kto_and_no_dpo_pair():
+    b = Builder()
+    b.add("email", "approve", args={"body": "Dear"})
+    b.add("email", "edit", args={"body": "Dear"}, final={"body": "Dear"})   # nothing changed
+    b.add("email", "edit", args={"body": "Hi"}, final={"body": "Hello"})
+    b.add("email", "reject", args={"body": "Yo"})
+    df = b.df()
+    kto = analysis.preference_pairs(df, "kto")
+    # 4 proposals (approve, unchanged edit: as is; changed edit, reject: not), 1 correction
+    assert list(zip(kto.completion, kto.label, strict=True)) == [
+        ('{"body":"Dear"}', True), ('{"body":"Dear"}', True), ('{"body":"Hi"}', False),
+        ('{"body":"Yo"}', False), ('{"body":"Hello"}', True)]
+    dpo = analysis.preference_pairs(df, "dpo")
+    assert dpo[["chosen", "rejected"]].values.tolist() == [['{"body":"Hello"}', '{"body":"Hi"}']]
+    hand = hand_made_frame().drop(columns="edited")          # edited derived, not given
+    hand.loc[0, "decision"] = "edit"                         # d0: final == proposed
+    assert analysis.preference_pairs(hand, "kto").label.tolist()[:5] == [
+        True, False, False, False, False]
