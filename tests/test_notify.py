@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import send
+from conftest import ToolCallingFake, config, send
 
 import hitl_nb
 from hitl_nb._schema import utcnow
@@ -256,6 +256,60 @@ def test_a_burst_of_notifications_is_synced_at_most_ten_times_a_second(
         assert widget.items[-1]["args"] == {"n": 499}
     finally:
         InteractiveShell.clear_instance()
+
+
+@pytest.mark.parametrize("how", ["graph.ainvoke", "Session.ainvoke"])
+def test_an_async_tool_under_notifies_runs_then_is_logged_with_its_result(
+        how, fresh_default_feed):
+    import asyncio
+    import inspect
+
+    from langchain.agents import create_agent
+    from langchain_core.messages import AIMessage
+    from langchain_core.tools import tool
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    booked: list[str] = []
+
+    @tool
+    @hitl_nb.notifies(undo=lambda result, args: booked.remove(args["room"]))
+    async def book(room: str) -> str:
+        """Book a meeting room."""
+        await asyncio.sleep(0)
+        booked.append(room)
+        return f"booked {room}"
+
+    assert inspect.iscoroutinefunction(book.coroutine)
+    model = ToolCallingFake(messages=iter([
+        AIMessage("", tool_calls=[{"name": "book", "args": {"room": "A1"}, "id": "c1"}]),
+        AIMessage("done")]))
+    agent = create_agent(model, [book], checkpointer=InMemorySaver())
+    inputs = {"messages": [("user", "book A1")]}
+    if how == "graph.ainvoke":
+        out = asyncio.run(agent.ainvoke(inputs, config()))
+    else:
+        out = asyncio.run(hitl_nb.Session(agent, config()).ainvoke(inputs)).result
+    assert [m.content for m in out["messages"] if m.type == "tool"] == ["booked A1"]
+    assert booked == ["A1"]
+    [item] = fresh_default_feed.items
+    assert (item.request.action, item.request.args, item.result) == (
+        "book", {"room": "A1"}, "booked A1")
+    assert [(r["decision"], r["message"]) for r in hitl_nb.log()] == [("auto", "booked A1")]
+    fresh_default_feed.undo(item.id)
+    assert booked == []
+
+
+def test_an_async_function_that_raises_under_notifies_is_not_logged(fresh_default_feed):
+    import asyncio
+
+    @hitl_nb.notifies()
+    async def ping(host: str) -> str:
+        raise ConnectionError(host)
+
+    with pytest.raises(ConnectionError):
+        asyncio.run(ping("example.com"))
+    assert fresh_default_feed.items == []
+    assert len(hitl_nb.log()) == 0
 
 
 def test_a_compensation_registered_with_compensate_is_the_feeds_undo(fresh_default_feed):
