@@ -41,7 +41,9 @@ def log_frame(df: pd.DataFrame, columns: Sequence[str] = ()) -> pd.DataFrame:
       (without them `edited` is `decision == "edit"` and edit sizes stay unknown);
     - `latency_s` missing: `decided_at - requested_at`;
     - any other log column in `columns` that is missing (`gate`, `spectrum_level`,
-      `preview`, ...): missing values, so grouping by it gives one group.
+      `preview`, ...): missing values, so grouping by it gives one group;
+    - an index with repeated labels (`pd.concat([df1, df2])` of two logs): renumbered
+      0..n-1, since the analysis aligns columns by index label.
 
     Only `decision` is required.
 
@@ -51,6 +53,8 @@ def log_frame(df: pd.DataFrame, columns: Sequence[str] = ()) -> pd.DataFrame:
         raise ValueError("a feedback log frame needs a `decision` column (approve / edit / "
                          "reject / respond ...); use FeedbackLog.to_pandas() or "
                          "hitl_nb.read_parquet(path).")
+    if not df.index.is_unique:
+        df = df.reset_index(drop=True)
     wanted = columns
     added: dict[str, Any] = {col: _decoded(df[col]) for col in JSON_COLUMNS
                              if col in df.columns and _is_json_text(df[col])}

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -124,19 +125,49 @@ class _Gated:
                confidence=verdict.confidence,
                risk=None if verdict.risk is None else str(verdict.risk))
 
-    def call(self, action: str, args: dict[str, Any], run: Callable[[dict[str, Any]], Any],
-             args_schema: Any = None) -> Any:
+    def plan(self, action: str, args: dict[str, Any], args_schema: Any = None) -> _Plan:
+        """Evaluate, and ask when the verdict needs a human: whether to run, with which
+        arguments (the decided ones), or what to return instead."""
         verdict = self.verdict(action, args)
-        if verdict.level == "autonomy":
-            return run(args)
-        if verdict.level == "notify":
-            result = run(args)
-            self.notify(verdict, args, result)
-            return result
+        if not verdict.needs_review:
+            return _Plan(verdict, args)
         decision = self.ask(verdict, args_schema)
         if not decision.approved:
-            return self.on_reject(decision)
-        return run(decision.args)
+            return _Plan(verdict, None, self.on_reject(decision))
+        return _Plan(verdict, decision.args)
+
+    def after(self, plan: _Plan, result: Any) -> Any:
+        """Tell about a notify-level action once it really ran (with its real result)."""
+        if plan.verdict.level == "notify":
+            assert plan.args is not None
+            self.notify(plan.verdict, plan.args, result)
+        return result
+
+    def call(self, action: str, args: dict[str, Any], run: Callable[[dict[str, Any]], Any],
+             args_schema: Any = None) -> Any:
+        plan = self.plan(action, args, args_schema)
+        if plan.args is None:
+            return plan.rejected
+        return self.after(plan, run(plan.args))
+
+    async def acall(self, action: str, args: dict[str, Any],
+                    run: Callable[[dict[str, Any]], Awaitable[Any]],
+                    args_schema: Any = None) -> Any:
+        """`call` for async actions: the same plan, then the action is awaited."""
+        plan = self.plan(action, args, args_schema)
+        if plan.args is None:
+            return plan.rejected
+        return self.after(plan, await run(plan.args))
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What a verdict (and the reviewer, when asked) allows: run with `args`, or, when
+    `args` is None, hand `rejected` back to the agent instead of a result."""
+
+    verdict: Verdict
+    args: dict[str, Any] | None
+    rejected: Any = None
 
 
 def guard(policy: Policy, target: Any, *, confidence: Source = None, risk: Source = None,
@@ -157,6 +188,10 @@ def guard(policy: Policy, target: Any, *, confidence: Source = None, risk: Sourc
     review not decided in time resolves to the session's `on_timeout` (reject unless
     set; never approve when the verdict needs a role or several approvers), logged as
     "timeout". `allowed`, `agent`, `args_schema`: passed to `ask`.
+
+    An `async def` or async tool gets an async wrapper (await it: the action is awaited
+    before a notify-level call is logged with its result); a guarded `ToolNode` runs its
+    tools with `ainvoke` when the graph runs with `ainvoke`, so async tools work there.
 
     A guarded function or tool pauses inside the node that calls it, so LangGraph's rule
     applies: the node runs again on resume. With several tool calls per message, guard
@@ -190,21 +225,33 @@ def _guard_function(gated: _Gated, fn: Callable[..., Any]) -> Callable[..., Any]
         raise TypeError(f"policy.guard needs {fn.__name__}() to take its arguments by "
                         "keyword (no *args or positional-only parameters): the reviewer "
                         "sees and edits them by name.")
+    var_keyword = next((p.name for p in signature.parameters.values()
+                        if p.kind is p.VAR_KEYWORD), "")
+
+    def named(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        bound = dict(signature.bind(*args, **kwargs).arguments)
+        extra = bound.pop(var_keyword, {})  # **kwargs: shown as named arguments too
+        return {**bound, **extra}
+
+    if inspect.iscoroutinefunction(fn):  # awaited, so notify logs what it returned
+        @functools.wraps(fn)
+        async def aguarded(*args: Any, **kwargs: Any) -> Any:
+            return await gated.acall(fn.__name__, named(args, kwargs),
+                                     lambda final: fn(**final))
+
+        aguarded.policy = gated.policy  # type: ignore[attr-defined]
+        return aguarded
 
     @functools.wraps(fn)
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        bound = signature.bind(*args, **kwargs)
-        named = dict(bound.arguments)
-        extra = named.pop(next((p.name for p in signature.parameters.values()
-                                if p.kind is p.VAR_KEYWORD), ""), {})
-        return gated.call(fn.__name__, {**named, **extra}, lambda final: fn(**final))
+        return gated.call(fn.__name__, named(args, kwargs), lambda final: fn(**final))
 
     guarded.policy = gated.policy  # type: ignore[attr-defined]
     return guarded
 
 
 def _guard_tool(gated: _Gated, tool: Any) -> Any:
-    from langchain_core.tools import StructuredTool
+    from langchain_core.tools import StructuredTool, Tool
 
     shown = set(_fields(tool.tool_call_schema))
     if shown != set(_fields(tool.args_schema)):
@@ -215,8 +262,14 @@ def _guard_tool(gated: _Gated, tool: Any) -> Any:
     def run(**kwargs: Any) -> Any:
         return gated.call(tool.name, kwargs, tool.invoke, args_schema=tool)
 
-    return StructuredTool.from_function(func=run, name=tool.name,
-                                        description=tool.description,
+    async def arun(**kwargs: Any) -> Any:
+        return await gated.acall(tool.name, kwargs, tool.ainvoke, args_schema=tool)
+
+    # `@tool async def` has no sync body: then neither has the guarded tool, so a sync
+    # call fails before a reviewer is asked about something that cannot run.
+    async_only = isinstance(tool, StructuredTool | Tool) and tool.func is None
+    return StructuredTool.from_function(func=None if async_only else run, coroutine=arun,
+                                        name=tool.name, description=tool.description,
                                         args_schema=tool.args_schema,
                                         return_direct=tool.return_direct)
 
@@ -227,63 +280,98 @@ def _fields(schema: Any) -> Iterable[str]:
     return list(getattr(schema, "model_fields", {}) or {})
 
 
-def _guard_tool_node(gated: _Gated, node: Any) -> Callable[..., Any]:
-    """A graph node that reviews every gated call of the latest AI message, then runs
-    the approved ones (edited arguments in place) through `node` in one go."""
+@dataclass(slots=True)
+class _ToolCalls:
+    """One pass of a guarded `ToolNode` over the latest AI message: every call in order
+    (edited arguments in place), the ones to run, the reviewers' answers in place of a
+    result, and the notify-level ones to tell about once they ran."""
+
+    ai: Any
+    calls: list[Any]
+    run: list[Any]
+    answers: dict[str | None, Any]
+    notices: list[tuple[str | None, Verdict]]
+
+
+def _review_tool_calls(gated: _Gated, node: Any, messages: Sequence[Any]) -> _ToolCalls:
     from langchain_core.messages import AIMessage, ToolMessage
-    from langchain_core.runnables import RunnableConfig
+
+    ai = next(m for m in reversed(messages) if isinstance(m, AIMessage))
+    confidence = confidence_of(messages)
+    answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
+    review = _ToolCalls(ai=ai, calls=[], run=[], answers={}, notices=[])
+    for call in ai.tool_calls:
+        if call["id"] in answered:  # answered by a reviewer on an earlier pass
+            review.calls.append(call)
+            continue
+        verdict = gated.verdict(call["name"], call["args"], confidence)
+        if verdict.needs_review:
+            decision = gated.ask(verdict, node.tools_by_name.get(call["name"]))
+            if not decision.approved:
+                review.calls.append(call)
+                review.answers[call["id"]] = ToolMessage(
+                    content=str(gated.on_reject(decision)), tool_call_id=call["id"],
+                    name=call["name"],
+                    status="success" if decision.action == "respond" else "error")
+                continue
+            call = {**call, "args": decision.args}
+        elif verdict.level == "notify":
+            review.notices.append((call["id"], verdict))
+        review.calls.append(call)
+        review.run.append(call)
+    return review
+
+
+def _tool_node_update(gated: _Gated, key: str, review: _ToolCalls, result: Any) -> Any:
+    """The node's update once the approved calls ran: the revised AI message and one
+    answer per call, in order; notify-level calls are told about with their results."""
+    outputs = result.get(key, []) if isinstance(result, dict) else []
+    by_id = {getattr(m, "tool_call_id", None): m for m in outputs}
+    for call_id, verdict in review.notices:
+        done = next(c for c in review.run if c["id"] == call_id)
+        output = by_id.get(call_id)
+        gated.notify(verdict, done["args"], getattr(output, "content", output))
+    ordered = [review.answers.get(c["id"]) or by_id.get(c["id"]) for c in review.calls]
+    # Same id: add_messages replaces the AI message, so the history shows the calls
+    # that ran (edited args). Without an id it would be appended as a duplicate.
+    kept = [review.ai.model_copy(update={"tool_calls": review.calls})] if review.ai.id else []
+    update = {key: [*kept, *(m for m in ordered if m is not None)]}
+    if isinstance(result, list):  # tools returned Commands: pass them on
+        return [update, *result]
+    return update
+
+
+def _guard_tool_node(gated: _Gated, node: Any) -> Any:
+    """A graph node that reviews every gated call of the latest AI message, then runs
+    the approved ones (edited arguments in place) through `node` in one go: with
+    `node.invoke` when the graph runs with `invoke`, `node.ainvoke` under `ainvoke`
+    (async tools have no sync body)."""
+    from langchain_core.runnables import RunnableConfig, RunnableLambda
 
     key = getattr(node, "_messages_key", "messages")
 
-    def guarded_tools(state: Any, config: RunnableConfig) -> Any:
+    def review(state: Any) -> tuple[_ToolCalls, Any]:
+        """The calls' review, and the input that runs the approved ones (None: none)."""
         messages = state[key] if isinstance(state, dict) else getattr(state, key)
-        ai = next(m for m in reversed(messages) if isinstance(m, AIMessage))
-        confidence = confidence_of(messages)
-        answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
-        calls, run, answers, notices = [], [], {}, []
-        for call in ai.tool_calls:
-            if call["id"] in answered:  # answered by a reviewer on an earlier pass
-                calls.append(call)
-                continue
-            verdict = gated.verdict(call["name"], call["args"], confidence)
-            if verdict.needs_review:
-                decision = gated.ask(verdict, node.tools_by_name.get(call["name"]))
-                if not decision.approved:
-                    calls.append(call)
-                    answers[call["id"]] = ToolMessage(
-                        content=str(gated.on_reject(decision)), tool_call_id=call["id"],
-                        name=call["name"],
-                        status="success" if decision.action == "respond" else "error")
-                    continue
-                call = {**call, "args": decision.args}
-            elif verdict.level == "notify":
-                notices.append((call["id"], verdict))
-            calls.append(call)
-            run.append(call)
-        revised = ai.model_copy(update={"tool_calls": calls})
-        result: Any = {key: []}
-        if run:
-            sub = ai.model_copy(update={"tool_calls": run})
-            inner_state = ({**state, key: [*messages, sub]} if isinstance(state, dict)
-                           else {key: [*messages, sub]})
-            result = node.invoke(inner_state, config)
-        outputs = result.get(key, []) if isinstance(result, dict) else []
-        by_id = {getattr(m, "tool_call_id", None): m for m in outputs}
-        for call_id, verdict in notices:
-            done = next(c for c in run if c["id"] == call_id)
-            output = by_id.get(call_id)
-            gated.notify(verdict, done["args"], getattr(output, "content", output))
-        ordered = [answers.get(c["id"]) or by_id.get(c["id"]) for c in calls]
-        # Same id: add_messages replaces the AI message, so the history shows the calls
-        # that ran (edited args). Without an id it would be appended as a duplicate.
-        kept = [revised] if ai.id else []
-        update = {key: [*kept, *(m for m in ordered if m is not None)]}
-        if isinstance(result, list):  # tools returned Commands: pass them on
-            return [update, *result]
-        return update
+        calls = _review_tool_calls(gated, node, messages)
+        if not calls.run:
+            return calls, None
+        sub = calls.ai.model_copy(update={"tool_calls": calls.run})
+        return calls, ({**state, key: [*messages, sub]} if isinstance(state, dict)
+                       else {key: [*messages, sub]})
 
-    guarded_tools.__name__ = getattr(node, "name", "tools")
-    return guarded_tools
+    def guarded_tools(state: Any, config: RunnableConfig) -> Any:
+        calls, tool_input = review(state)
+        result = {key: []} if tool_input is None else node.invoke(tool_input, config)
+        return _tool_node_update(gated, key, calls, result)
+
+    async def aguarded_tools(state: Any, config: RunnableConfig) -> Any:
+        calls, tool_input = review(state)
+        result = {key: []} if tool_input is None else await node.ainvoke(tool_input, config)
+        return _tool_node_update(gated, key, calls, result)
+
+    return RunnableLambda(guarded_tools, afunc=aguarded_tools,
+                          name=getattr(node, "name", None) or "tools")
 
 
 def interrupt_on(policy: Policy, tools: Iterable[Any], *, confidence: Source = None,

@@ -13,8 +13,10 @@ import hashlib
 import json
 import operator
 import os
+import re
+import threading
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, fields, replace
@@ -124,6 +126,45 @@ def build_row(request: ReviewRequest, decision: Decision | None = None, *,
     }
 
 
+_TIMEOUT_DEFAULT = re.compile(r"; default: (approve|reject)\b")
+
+
+def decision_from_row(row: dict[str, Any]) -> Decision | None:
+    """The decision a logged row records, as it resumes the run (None for rows that
+    resume nothing: stop, redirect, undo, auto, incident). Used for a decision that was
+    logged but not sent to the graph: by another view, or before the kernel stopped.
+
+    The JSON result of a manual override or an answer comes back from the logged text:
+    an object or a list as itself, anything else as its text."""
+    kind = row["decision"]
+    common: dict[str, Any] = dict(
+        args=row["final_args"] or {}, message=row.get("message"), rating=row.get("rating"),
+        comment=row.get("comment"), reviewer=row.get("reviewer"), role=row.get("role"),
+        source=row.get("source") or "human", request_id=row["request_id"],
+        decided_at=datetime.fromisoformat(row["decided_at"]))
+    if kind in ("approve", "edit", "reject", "respond"):
+        return Decision(action=kind, **common)
+    if kind in ("override", "input"):
+        return Decision(action="respond", override=kind, result=_json_or_text(row.get("message")),
+                        **common)
+    if kind == "revise":
+        return Decision(action="reject", override="revise", **common)
+    if kind == "timeout":
+        found = _TIMEOUT_DEFAULT.search(row.get("message") or "")
+        return Decision(action="approve" if found and found.group(1) == "approve" else "reject",
+                        **common)
+    return None
+
+
+def _json_or_text(text: str | None) -> Any:
+    if text and text[0] in "[{":
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class Verification:
     """Result of `FeedbackLog.verify()`; truthy when the chain is intact.
@@ -226,6 +267,7 @@ class _MemoryStore:
     readonly = False
 
     def __init__(self) -> None:
+        self._lock = threading.RLock()
         self._entries: list[tuple[str, str]] = []      # (body, entry_hash)
         self._by_request: dict[str | None, list[int]] = {}  # request_id -> positions in _entries
         self._requests: dict[str, tuple[datetime, str]] = {}  # first requested_at, JSON
@@ -244,7 +286,8 @@ class _MemoryStore:
 
     @contextmanager
     def batch(self) -> Iterator[None]:
-        yield
+        with self._lock:  # a check and its append, with no other thread's append between
+            yield
 
     def count(self) -> int:
         return len(self._entries)
@@ -411,10 +454,21 @@ class FeedbackLog:
 
     def record(self, request: ReviewRequest, decision: Decision | None = None, *,
                outcome: str | None = None, framework: str = "langgraph",
-               run_id: str | None = None) -> dict[str, Any]:
-        """Append the row for `decision` on `request` (None: applied by policy)."""
-        return self.append(build_row(request, decision, outcome=outcome, framework=framework,
-                                     run_id=run_id))
+               run_id: str | None = None,
+               check: Callable[[list[dict[str, Any]]], None] | None = None) -> dict[str, Any]:
+        """Append the row for `decision` on `request` (None: applied by policy).
+
+        `check` is called with the rows already logged for the request, in the same write
+        transaction as the append (no other kernel appends in between); it raises to
+        refuse, and then nothing is written. A Session uses it so one request is never
+        settled twice, by two views or two kernels."""
+        row = build_row(request, decision, outcome=outcome, framework=framework,
+                        run_id=run_id)
+        if check is None:
+            return self.append(row)
+        with self._store.batch():
+            check(self._store.rows_for(request.request_id))
+            return self.append(row)
 
     def record_request(self, request: ReviewRequest) -> ReviewRequest:
         """Store `request` when it is first shown; returns it with the `requested_at` of

@@ -287,23 +287,38 @@ def notifies(*, undo: Callable[[Any, dict[str, Any]], Any] | None = None,
     ... def send_invite(to: str, when: str) -> dict:
     ...     return calendar.invite(to, when)
 
-    Works under LangChain's `@tool` too (put `@tool` on top: the signature is kept).
+    Works under LangChain's `@tool` too (put `@tool` on top: the signature is kept),
+    and on `async def` (the wrapper is async too: it awaits the action, then notifies).
     """
 
     def wrap(fn: F) -> F:
         signature = inspect.signature(fn)
 
-        @functools.wraps(fn)
-        def run(*a: Any, **kw: Any) -> Any:
+        def called(a: tuple[Any, ...], kw: dict[str, Any]) -> dict[str, Any]:
             bound = signature.bind(*a, **kw)
             bound.apply_defaults()
-            called = dict(bound.arguments)
-            result = fn(*a, **kw)  # raised: nothing happened, nothing to notify
-            compensate = None if undo is None else functools.partial(undo, result, called)
-            notify(action=action or fn.__name__, args=called, result=result, reason=reason,
+            return dict(bound.arguments)
+
+        def record(args: dict[str, Any], result: Any) -> Any:
+            compensate = None if undo is None else functools.partial(undo, result, args)
+            notify(action=action or fn.__name__, args=args, result=result, reason=reason,
                    level=level, undo=compensate, undo_window=undo_window, feed=feed, log=log,
                    risk=risk)
             return result
+
+        if inspect.iscoroutinefunction(fn):  # awaited: the action runs, then is told about
+            @functools.wraps(fn)
+            async def arun(*a: Any, **kw: Any) -> Any:
+                args = called(a, kw)
+                return record(args, await fn(*a, **kw))  # raised: nothing to notify
+
+            arun.__hitl_level__ = level  # type: ignore[attr-defined]
+            return arun  # type: ignore[return-value]
+
+        @functools.wraps(fn)
+        def run(*a: Any, **kw: Any) -> Any:
+            args = called(a, kw)
+            return record(args, fn(*a, **kw))  # raised: nothing happened, nothing to notify
 
         run.__hitl_level__ = level  # type: ignore[attr-defined]
         return run  # type: ignore[return-value]

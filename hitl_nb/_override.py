@@ -31,12 +31,13 @@ import inspect
 import json
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, cast, overload
 
 from ._review_base import StaleDecision
+from ._reviewer import Reviewer, authorize, held_roles
 from ._schema import Decision, ReviewRequest, canonical_json, utcnow
 from ._validate import DecisionError, _rating, _text
 
@@ -380,8 +381,14 @@ def reset() -> None:
 
 
 # -- helpers shared by stop / redirect / undo ------------------------------------------
-def _reviewer(session: Session, reviewer: str | None) -> str:
-    return session.who(reviewer).name
+def _reviewer(session: Session, reviewer: str | None,
+              requests: Sequence[ReviewRequest] = ()) -> Reviewer:
+    """Who acts, checked like a reject of each of `requests`: taking a decision out of the
+    hands of the reviewers a request needs (redirect, undo) needs their roles too."""
+    who = session.who(reviewer)
+    for request in requests:
+        authorize(request, who, "reject", None)
+    return who
 
 
 def _live_snapshot(session: Session) -> Any:
@@ -442,12 +449,14 @@ def stop(session: Session, reason: str | None = None, *,
                 action=", ".join(snap.next) or "run", reason="run ended after it raised",
                 allowed=("reject",), thread_id=session.thread_id,
                 checkpoint_id=checkpoint_id)]
-        who = _reviewer(session, reviewer)
-        decisions = [Decision(action="reject", args=r.args, message=reason, reviewer=who,
-                              request_id=r.request_id, override="stop") for r in requests]
+        who = _reviewer(session, reviewer)  # anyone may stop: stopping runs nothing
+        decisions = [Decision(action="reject", args=r.args, message=reason, reviewer=who.name,
+                              role=held_roles(who), request_id=r.request_id, override="stop")
+                     for r in requests]
         for request, decision in zip(requests, decisions, strict=True):
             session.log.record(request, decision, outcome="stop", run_id=session.run_id)
-        record = StopRecord(reason=reason, reviewer=who, stopped_at=decisions[0].decided_at,
+        record = StopRecord(reason=reason, reviewer=who.name,
+                            stopped_at=decisions[0].decided_at,
                             request_ids=tuple(r.request_id for r in requests),
                             checkpoint_id=checkpoint_id)
         # as_node=END with no values clears the paused tasks: nothing is resumed, ever.
@@ -532,20 +541,22 @@ def redirect(session: Session, instructions: str, *, request_id: str | None = No
         if not isinstance(values, dict):
             raise DecisionError(f"update must give a dict (a state update), got "
                                 f"{type(values).__name__}.")
-        who = _reviewer(session, reviewer)
-        chosen = Decision(action="reject", args=request.args, message=text,
-                          rating=_rating(rating), comment=_text(comment, "comment"),
-                          reviewer=who, request_id=request.request_id, override="redirect")
         others = [r for r in _open_requests(session) if r.request_id != request.request_id]
         requests = [request, *others]
+        who = _reviewer(session, reviewer, requests)
+        chosen = Decision(action="reject", args=request.args, message=text,
+                          rating=_rating(rating), comment=_text(comment, "comment"),
+                          reviewer=who.name, role=held_roles(who),
+                          request_id=request.request_id, override="redirect")
         decisions = [chosen, *(Decision(action="reject", args=r.args, message=text,
-                                        reviewer=who, request_id=r.request_id,
-                                        override="redirect") for r in others)]
+                                        reviewer=who.name, role=held_roles(who),
+                                        request_id=r.request_id, override="redirect")
+                               for r in others)]
         for req, decision in zip(requests, decisions, strict=True):
             session.log.record(req, decision, outcome="redirect", run_id=session.run_id)
         _close(session, requests, decisions)
         marker = canonical_json({"request_id": request.request_id, "goto": target,
-                                 "reviewer": who})
+                                 "reviewer": who.name})
         session.graph.update_state({**snap.config, "metadata": {REDIRECT_KEY: marker}},
                                    None, as_node="__end__")
         session.result = None
@@ -593,7 +604,12 @@ def _newest_first(log: Any, thread_id: str) -> Iterator[dict[str, Any]]:
 
 
 def _request_from_row(session: Session, row: dict[str, Any]) -> ReviewRequest:
+    """The request a logged row decided: as this session saw it, else as the log stored
+    it when first shown (with its roles and approvers), else rebuilt from the row."""
     for request, _ in reversed(session.history):
+        if request.request_id == row["request_id"]:
+            return request
+    for request in session.log.requests(thread_id=row["thread_id"]):
         if request.request_id == row["request_id"]:
             return request
     return ReviewRequest(
@@ -677,6 +693,8 @@ def undo(session: Session, request_id: str | None = None, *, comment: Any = None
                      f"{line} and has no compensation: its effect is real. Revert it "
                      f"yourself, or register one: hitl_nb.compensate({row['action_name']!r}, fn)")
 
+        # Only a reviewer who could have decided these may take the decision back.
+        who = _reviewer(session, reviewer, [_request_from_row(session, r) for r in effective])
         staged_only = last["request_id"] in session._staged
         base = {"configurable": {"thread_id": session.thread_id, "checkpoint_ns": "",
                                  "checkpoint_id": last["checkpoint_id"]}}
@@ -702,14 +720,13 @@ def undo(session: Session, request_id: str | None = None, *, comment: Any = None
             else:
                 note(row, notes, f"{row['action_name']} did not run ({row['decision']}"
                                  f"{', not sent yet' if staged_only else ''}): nothing to revert")
-        who = _reviewer(session, reviewer)
         for row in effective:
             request = _request_from_row(session, row)
             record = Decision(action="reject", args=row["final_args"] or {},
                               message=f"undid {row['decision']}: "
                                       + "; ".join(per_request[row["request_id"]]),
-                              comment=comment, reviewer=who, request_id=row["request_id"],
-                              override="undo")
+                              comment=comment, reviewer=who.name, role=held_roles(who),
+                              request_id=row["request_id"], override="undo")
             session.log.record(request, record, outcome="undo", run_id=session.run_id)
         ids = {r["request_id"] for r in effective}
         st = state(session)

@@ -2,10 +2,10 @@
 
 DPO (`prompt`, `chosen`, `rejected`): one pair per edit, chosen = the human-corrected
 arguments, rejected = the agent's original. KTO (`prompt`, `completion`, `label`): every
-reviewed proposal labelled by whether it was approved as is, plus each human correction
-labelled desirable. Completions are canonical JSON of the arguments; the default prompt
-names the action and the agent's stated reason (pass `prompts={request_id: text}` to use
-the real conversation instead).
+reviewed proposal labelled by whether it was approved as is (an approval, or an edit that
+changed nothing), plus each human correction labelled desirable. Completions are
+canonical JSON of the arguments; the default prompt names the action and the agent's
+stated reason (pass `prompts={request_id: text}` to use the real conversation instead).
 
 Writing a file with no pairs in it raises (naming why there are none): `datasets` cannot
 load an empty JSONL or parquet file.
@@ -51,8 +51,10 @@ def preference_pairs(df: pd.DataFrame, format: PairFormat = "dpo", *,
         return pd.DataFrame({"prompt": prompt[edited], "chosen": final[edited],
                              "rejected": proposed[edited],
                              "request_id": request_id[edited]}).reset_index(drop=True)
-    as_is = pd.DataFrame({"prompt": prompt, "completion": proposed,
-                          "label": reviewed_rows["decision"].astype(str) == "approve",
+    decision = reviewed_rows["decision"].astype(str)
+    # an `edit` that left the arguments as proposed accepted them as they were
+    accepted = (decision == "approve") | ((decision == "edit") & ~edited)
+    as_is = pd.DataFrame({"prompt": prompt, "completion": proposed, "label": accepted,
                           "request_id": request_id})
     corrected = pd.DataFrame({"prompt": prompt[edited], "completion": final[edited],
                               "label": True, "request_id": request_id[edited]})

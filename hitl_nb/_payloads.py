@@ -361,8 +361,8 @@ def _from_typed(value: Any, interrupt_id: str, response_schema: dict[str, Any],
                                                                           dict) else value
     if _is_object(response_schema):
         props = schema.get("properties") or {}
-        args = {k: v.get("default") for k, v in props.items()
-                if isinstance(v, dict) and "default" in v}
+        # every field gets an editor: its default, else empty for the reviewer to fill in
+        args = {k: v.get("default") if isinstance(v, dict) else None for k, v in props.items()}
         if isinstance(source, dict):
             args.update({k: v for k, v in source.items() if k in props})
         args_schema = response_schema

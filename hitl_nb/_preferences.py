@@ -23,10 +23,16 @@ How rules are chosen (`Preferences.rules`):
 
 Reading: every stored item of the namespaces asked for, page by page (no cap), ordered by
 when it was decided; `corrections(limit=n)` keeps the newest n.
+
+Namespaces: `(*namespace, agent label, reviewer label)`. LangGraph refuses labels holding
+"." or NUL, which names like ``alice.smith@example.com`` or ``support.v2`` have, so a
+label is its name with "%", "." and NUL percent-encoded (`label` / `name_of`); a name
+without them is its own label, as it was before labels were encoded.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -44,6 +50,13 @@ LOW_RATING = 2.0
 
 _PAGE = 1_000
 """Items (or namespaces) read from the store per request."""
+
+NO_NAME = "_"
+"""The label of a missing agent or reviewer."""
+
+_ESCAPES = {"%": "%25", ".": "%2E", "\x00": "%00"}
+_ESCAPE = str.maketrans(_ESCAPES)
+_ESCAPED = re.compile("|".join(map(re.escape, _ESCAPES.values())))
 
 T = TypeVar("T")
 
@@ -168,11 +181,50 @@ def _paged(fetch: Callable[[int], list[T]]) -> Iterator[T]:
         offset += len(page)
 
 
+def label(name: str | None) -> str:
+    """The namespace label of an agent or reviewer name: reversible (`name_of`), and never
+    holding what LangGraph refuses in a label ("." and NUL are percent-encoded, and "%"
+    itself so that decoding is unambiguous).
+
+    >>> label("alice.smith@example.com")
+    'alice%2Esmith@example%2Ecom'
+    """
+    return name.translate(_ESCAPE) if name else NO_NAME
+
+
+def name_of(label: str) -> str | None:
+    """The name a `label` stands for (None for `NO_NAME`)."""
+    if label == NO_NAME:
+        return None
+    decoded = {code: char for char, code in _ESCAPES.items()}
+    return _ESCAPED.sub(lambda m: decoded[m.group(0)], label)
+
+
+def _labels(name: str) -> tuple[str, ...]:
+    """Every label `name` may be stored under: its label, and for a name with "%" the name
+    itself, as hitl_nb stored it before labels were encoded (a name with "." or NUL could
+    not be stored then)."""
+    encoded = label(name)
+    legacy = name or NO_NAME
+    storable = not ("." in legacy or "\x00" in legacy)
+    return (encoded, legacy) if storable and legacy != encoded else (encoded,)
+
+
 def _decided_at(item: Item) -> datetime:
     """When a stored review was decided (items stored before hitl_nb kept `decided_at`:
     when they were stored)."""
     at = item.value.get("decided_at")
     return datetime.fromisoformat(at) if isinstance(at, str) else item.created_at
+
+
+def _by(item: Item, agent: str | None, reviewer: str | None) -> bool:
+    """The item was decided by `reviewer` about `agent` (None: anyone). Settles the one
+    overlap of encoded and old labels: a name stored before labels were encoded that
+    reads like an encoded one ("a%2Eb" is also the label of "a.b"). Items stored before
+    `agent` was kept pass on the agent."""
+    value = item.value
+    return ((reviewer is None or label(value.get("reviewer")) == label(reviewer))
+            and (agent is None or label(value.get("agent", agent)) == label(agent)))
 
 
 def _correction(value: dict[str, Any]) -> Correction:
@@ -264,7 +316,7 @@ class Preferences:
         self.min_consistency = min_consistency
 
     def _ns(self, agent: str | None, reviewer: str | None) -> tuple[str, ...]:
-        return (*self.namespace, agent or "_", reviewer or "_")
+        return (*self.namespace, label(agent), label(reviewer))
 
     def remember(self, request: ReviewRequest, decision: Decision) -> None:
         """Keep one decision (edits, rejections, answers and plain approvals alike: the
@@ -274,7 +326,7 @@ class Preferences:
         value = {"action": request.action, "proposed": request.args, "final": decision.args,
                  "decision": decision.action, "message": decision.message,
                  "rating": decision.rating, "comment": decision.comment,
-                 "reviewer": decision.reviewer,
+                 "reviewer": decision.reviewer, "agent": request.agent,
                  "decided_at": decision.decided_at.astimezone(UTC).isoformat(),
                  "text": f"{request.action} {canonical_json(request.args)}"}
         self.store.put(self._ns(request.agent, decision.reviewer), uuid.uuid4().hex, value)
@@ -282,6 +334,13 @@ class Preferences:
     def _namespaces(self, agent: str | None, reviewer: str | None
                     ) -> Iterator[tuple[str, ...]]:
         """The agent/reviewer namespaces to read (all of them, page by page)."""
+        agents: tuple[str | None, ...] = (None,) if agent is None else _labels(agent)
+        reviewers: tuple[str | None, ...] = (None,) if reviewer is None else _labels(reviewer)
+        for agent_label in agents:
+            for reviewer_label in reviewers:
+                yield from self._listed(agent_label, reviewer_label)
+
+    def _listed(self, agent: str | None, reviewer: str | None) -> Iterator[tuple[str, ...]]:
         prefix = (*self.namespace, *((agent,) if agent is not None else ()))
         suffix = (reviewer,) if reviewer is not None else None
         yield from _paged(lambda offset: self.store.list_namespaces(
@@ -299,7 +358,7 @@ class Preferences:
         """Stored reviews, oldest first (by when they were decided); filter by action,
         agent and reviewer. `limit`: only the newest `limit` of them."""
         found = [item for ns in self._namespaces(agent, reviewer)
-                 for item in self._items(ns, action)]
+                 for item in self._items(ns, action) if _by(item, agent, reviewer)]
         found.sort(key=_decided_at)
         if limit is not None:
             found = found[len(found) - limit:] if limit > 0 else []

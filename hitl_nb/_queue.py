@@ -77,7 +77,8 @@ def _risk(value: Any) -> RiskFilter:
 class Filter:
     """Which items a view shows: exact action and risk (`NO_RISK`: items without a
     risk label), a confidence range, a case-insensitive text search (action, arguments,
-    reason, preview, thread) and a status (pending, decided or all). None: no filter.
+    reason, preview, thread) and a status (pending, decided or all). None: no filter
+    (for `status`: the default, pending).
 
     >>> Filter(action="issue_refund", min_confidence=0.8).describe()
     'action = issue_refund · confidence ≥ 0.8 · pending'
@@ -103,7 +104,9 @@ class Filter:
         if unknown:
             raise QueryError(f"unknown filter fields {sorted(unknown)}; use "
                              f"{[f.name for f in fields(cls)]}.")
-        status = value.get("status", "pending")
+        status = value.get("status")
+        if status is None:  # cleared: back to the default view, as for every filter
+            status = "pending"
         if status not in STATUSES:
             raise QueryError(f"status must be one of {list(STATUSES)}, got {status!r:.40}.")
         text = value.get("text") or ""

@@ -201,7 +201,16 @@ class Decision:
 
     @classmethod
     def from_resume(cls, value: Any) -> Decision:
-        """Inverse of `to_resume`; raises `TypeError` naming what is wrong."""
+        """Inverse of `to_resume`; raises `TypeError` naming what is wrong.
+
+        Resuming by hand (`graph.invoke(Command(resume=...), config)`) also takes a
+        `Decision`, an action name (`"approve"`), `True` / `False` (approve / reject),
+        other text (a respond with that message), `{"action": ..., "args": ...,
+        "message": ...}`, or a LangChain HITL decision (`{"type": "edit",
+        "edited_action": {"args": ...}}`)."""
+        if isinstance(value, Decision):
+            return value
+        value = _shorthand(value)
         if not isinstance(value, dict) or value.get(ASK_MARKER) != 1:
             raise TypeError(
                 "hitl_nb.ask() was resumed with a value it did not produce: "
@@ -228,3 +237,24 @@ class Decision:
             override=value.get("override"),
             result=value.get("result"),
         )
+
+
+def _shorthand(value: Any) -> Any:
+    """The `to_resume` form of a decision written by hand, else `value` unchanged."""
+    if isinstance(value, bool):
+        return {ASK_MARKER: 1, "action": "approve" if value else "reject"}
+    if isinstance(value, str) and value:
+        if value in ACTIONS:
+            return {ASK_MARKER: 1, "action": value}
+        return {ASK_MARKER: 1, "action": "respond", "message": value}
+    if not isinstance(value, dict) or ASK_MARKER in value:
+        return value
+    if value.get("action") in ACTIONS:
+        return {ASK_MARKER: 1, **value}
+    kind = value.get("type")  # LangChain's HumanInTheLoopMiddleware decision
+    if kind in ACTIONS:
+        edited = value.get("edited_action")
+        args = edited.get("args") if isinstance(edited, dict) else None
+        return {ASK_MARKER: 1, "action": kind, "message": value.get("message"),
+                **({"args": args} if isinstance(args, dict) else {})}
+    return value

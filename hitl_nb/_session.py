@@ -9,6 +9,7 @@ arrives (from a click or a call), is applied, and the method returns.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -20,7 +21,7 @@ from langgraph.types import Command
 from . import _deadline, _override
 from ._collab import CollabDecisions
 from ._diff import json_schema_of
-from ._log import FeedbackLog, logging_to
+from ._log import FeedbackLog, LogIntegrityError, decision_from_row, logging_to
 from ._log import log as default_log
 from ._log_binding import ArgsMismatch, binding_problem
 from ._payloads import (
@@ -33,6 +34,7 @@ from ._payloads import (
 from ._policy import registered_policy
 from ._review_base import StaleDecision
 from ._reviewer import (
+    APPROVING,
     Approvals,
     NotAuthorized,
     Reviewer,
@@ -100,6 +102,30 @@ def default_reviewer() -> str:
     return current_reviewer().name
 
 
+class RunFailed(RuntimeError):
+    """A step of the run raised; read from the checkpoint (e.g. by a new view of the run, or
+    after a restart). What was decided waits there: `session.retry()` resumes with it."""
+
+
+def settled_by(request: ReviewRequest, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The logged row that already settled `request`, if any: its decision, or under a
+    multi-approver rule a non-approval or the approval that completed the count."""
+    if request.approvals_needed <= 1:
+        return rows[0] if rows else None
+    for position, row in enumerate(rows):
+        if row.get("decision") not in APPROVING \
+                or approvals(request, rows[:position + 1]).complete:
+            return row
+    return None
+
+
+class _Settled(Exception):
+    """Raised inside the log's write transaction: the request was settled meanwhile."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.row = row
+
+
 class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
     """Drive one graph and thread; review what it pauses for.
 
@@ -146,6 +172,8 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
         self._staged: dict[str, Decision] = {}
         self._to_learn: list[tuple[ReviewRequest, Decision]] = []
         self._tool_schemas: dict[str, dict[str, Any]] | None = None
+        # request id -> logged rows that no longer settle it (refused by the args binding)
+        self._superseded: dict[str, int] = {}
         _override.track(self)
         if config is not None and _has_checkpointer(graph, self.config):
             snap = graph.get_state(self.config)
@@ -171,6 +199,19 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
             if snap.created_at else {}
         pending: dict[str, ReviewRequest] = {}
         self.problems = []
+        failed = [t for t in snap.tasks if getattr(t, "error", None)]
+        if failed:
+            # A step raised, perhaps after a decision was sent: that answer waits in the
+            # checkpoint for `retry()`. Nothing here is decidable (again) meanwhile.
+            self._pending = {}
+            self.status = "error"
+            if self.error is None:
+                self.error = RunFailed("; ".join(f"step {t.name!r} raised {t.error}"
+                                                 for t in failed)
+                                       + ". Fix the cause, then session.retry() resumes "
+                                         "the run with what was decided.")
+            self._changed()
+            return self
         for intr in snap.interrupts:
             try:
                 found = requests_from_value(
@@ -180,9 +221,15 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
                 self.problems.append(str(exc))
                 continue
             for request in found:
-                if request.request_id not in self._staged:
-                    pending[request.request_id] = self._presented(
-                        self._remember(request, snap.values))
+                if request.request_id in self._staged:
+                    continue
+                first_sight = request.request_id not in self._seen
+                seen = self._remember(request, snap.values)
+                # decided elsewhere (another view, or before a restart) but not yet sent
+                if first_sight and self._adopt(seen, self._settled_by(
+                        seen, self.log.rows_for(seen.request_id))):
+                    continue
+                pending[request.request_id] = self._presented(seen)
         if not snap.interrupts and snap.next:
             request = ReviewRequest(
                 request_id=f"breakpoint:{checkpoint_id}", interrupt_id="", kind="breakpoint",
@@ -191,7 +238,7 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
                 checkpoint_id=checkpoint_id)
             pending[request.request_id] = self._remember(request)
         self._pending = pending
-        if pending or self.problems:
+        if pending or self.problems or self._staged:  # staged: decided, to be submitted
             self.status = "pending"
         elif _override.on_refresh(self, snap):  # a stop marker, also after a restart
             self.status = "stopped"
@@ -228,6 +275,47 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
                        else None, gates=tuple(verdict.gates),
                        required_roles=verdict.required_roles,
                        approvals_needed=verdict.approvals_needed)
+
+    def _settled_by(self, request: ReviewRequest,
+                    rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+        return settled_by(request, rows[self._superseded.get(request.request_id, 0):])
+
+    def _adopt(self, request: ReviewRequest, row: dict[str, Any] | None) -> bool:
+        """Take over the decision `row` logged for `request` (by another view or kernel)
+        as staged here, so it is sent with the rest of its run; False if there is none."""
+        decision = decision_from_row(row) if row is not None else None
+        if decision is None:
+            return False
+        if decision.approved:  # what all approvers approved, as an edit when it differs
+            decision = replace(decision, action=(
+                "approve" if decision.args == request.args else "edit"))
+        self._pending.pop(request.request_id, None)
+        self._staged[request.request_id] = decision
+        self.history.append((request, decision))
+        return True
+
+    def _log(self, original: ReviewRequest, decision: Decision,
+             outcome: str | None = None) -> None:
+        """Log `decision` unless the request was settled meanwhile (by another view or
+        kernel: checked in the log's own write transaction); then adopt that decision
+        and raise `StaleDecision`."""
+        def check(rows: list[dict[str, Any]]) -> None:
+            row = self._settled_by(original, rows)
+            if row is not None:
+                raise _Settled(row)
+
+        try:
+            self.log.record(original, decision, outcome=outcome, run_id=self.run_id,
+                            check=check)
+        except _Settled as settled:
+            row = settled.row
+            self._adopt(original, row)
+            self._changed()
+            raise StaleDecision(
+                f"request {original.request_id!r} was already decided elsewhere "
+                f"({row['decision']} by {row.get('reviewer') or 'someone'} at "
+                f"{row['decided_at']}); nothing new was logged. That decision is sent with "
+                "the rest of the run.") from None
 
     def _check_edit(self, request: ReviewRequest, who: Reviewer, args: Any) -> None:
         """An edit must not slip past the policy: edited arguments that need a role the
@@ -404,6 +492,10 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
         override (see `override`)."""
         with self._exclusive():
             _override.ensure_may_decide(self)
+            if self.status == "error" and not self._pending:
+                raise StaleDecision(f"the run on thread {self.thread_id!r} raised "
+                                    f"({self.error}); nothing is pending. Fix the cause and "
+                                    "call session.retry(): it resumes with what was decided.")
             request = self._request(request_id)
             if self._expire([request]):
                 raise StaleDecision(f"request {request.request_id!r} expired at "
@@ -419,7 +511,9 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
             decision = make_decision(request, action, args=args, message=message,
                                      rating=rating, comment=comment, reviewer=who.name,
                                      role=held_roles(who), source=source, result=result)
-            self.log.record(request, decision, outcome=decision.override, run_id=self.run_id)
+            # Logged against the agent's proposal: under a multi-approver rule the card
+            # may show an earlier approver's edit, which is not what the agent proposed.
+            self._log(original, decision, outcome=decision.override)
             if state is not None and decision.approved:
                 state = self._approvals(original)
                 if not state.complete:
@@ -477,20 +571,8 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
             decisions = [make_decision(r, action, message=message, reviewer=who.name,
                                        role=held_roles(who), source=source) for r in requests]
             self._check_still_pending(*requests)
-            for request, original, decision, state in zip(requests, originals, decisions,
-                                                          states, strict=True):
-                self.log.record(request, decision, run_id=self.run_id)
-                if state is not None and decision.approved:
-                    state = self._approvals(original)
-                    if not state.complete:
-                        continue  # one of several approvals: the request stays pending
-                    decision = replace(decision, args=state.args, action=(
-                        "approve" if state.args == original.args else "edit"))
-                self._to_learn.append((original, decision))
-                del self._pending[original.request_id]
-                self.history.append((original, decision))
-                if original.kind != "breakpoint":
-                    self._staged[original.request_id] = decision
+            with self.log.batch():  # one transaction (one fsync) for the whole bulk
+                self._log_many(originals, decisions, states)
             if requests[0].kind == "breakpoint":  # a breakpoint is alone: no interrupts
                 self._apply(requests[0], decisions[0])
             elif self._submittable():
@@ -498,6 +580,29 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
             else:
                 self._changed()  # a batched interrupt still waits for its other actions
         return decisions
+
+    def _log_many(self, originals: list[ReviewRequest], decisions: list[Decision],
+                  states: list[Approvals | None]) -> None:
+        """Log and stage each of a bulk decision; a request another view or kernel decided
+        meanwhile keeps that decision (adopted, in `decisions` too)."""
+        for index, (original, decision, state) in enumerate(
+                zip(originals, decisions, states, strict=True)):
+            try:
+                self._log(original, decision)
+            except StaleDecision:
+                decisions[index] = self._staged.get(original.request_id, decision)
+                continue
+            if state is not None and decision.approved:
+                state = self._approvals(original)
+                if not state.complete:
+                    continue  # one of several approvals: the request stays pending
+                decision = replace(decision, args=state.args, action=(
+                    "approve" if state.args == original.args else "edit"))
+            self._to_learn.append((original, decision))
+            del self._pending[original.request_id]
+            self.history.append((original, decision))
+            if original.kind != "breakpoint":
+                self._staged[original.request_id] = decision
 
     def _submittable(self) -> bool:
         """True when some interrupt has every one of its actions decided."""
@@ -539,7 +644,11 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
         overdue = [r for r in requests if r.deadline is not None and r.deadline <= now]
         for request in overdue:
             decision = _deadline.timeout_decision(request, self.on_timeout)
-            self.log.record(request, decision, outcome="timeout", run_id=self.run_id)
+            try:
+                self._log(self._seen.get(request.request_id, request), decision,
+                          outcome="timeout")
+            except StaleDecision:
+                continue  # a person decided it elsewhere in time: that decision stands
             del self._pending[request.request_id]
             self.history.append((request, decision))
             self._staged[request.request_id] = decision
@@ -560,6 +669,15 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
         stay pending. Needed only while several requests are open at once."""
         _override.ensure_may_decide(self)
         with self._exclusive():
+            # Another view may have sent these already (decisions are shared via the log).
+            live = {i.id for i in self.graph.get_state(self.config).interrupts}
+            gone = [rid for rid in self._staged if self._seen[rid].interrupt_id not in live]
+            if gone:
+                for rid in gone:
+                    del self._staged[rid]
+                self.refresh()
+                raise StaleDecision(f"{len(gone)} decided request(s) were already sent "
+                                    f"on thread {self.thread_id!r}; nothing resumed twice.")
             self._submit()
         return self
 
@@ -571,6 +689,9 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
             for rid in bad:  # decide it again; the logged row stays as evidence
                 del self._staged[rid]
                 self._pending[rid] = self._presented(self._seen[rid])
+                # a row failing its own hash: deciding again raises that, naming it
+                with contextlib.suppress(LogIntegrityError):
+                    self._superseded[rid] = len(self.log.rows_for(rid))
             self._changed()
             raise ArgsMismatch("nothing was resumed: " + "; ".join(
                 f"request {rid!r}: {problem}" for rid, problem in bad.items())

@@ -42,7 +42,16 @@ def infer_schema(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def schema_for(request: ReviewRequest) -> dict[str, Any]:
-    return request.args_schema or infer_schema(request.args)
+    """What edited arguments must satisfy: the request's schema, else the proposed
+    arguments' types. Fields the schema does not name are refused unless it allows them
+    (pydantic and LangChain tool schemas leave `additionalProperties` out, yet an unknown
+    field would crash the node or be silently dropped by the tool)."""
+    schema = request.args_schema
+    if not schema:
+        return infer_schema(request.args)
+    if "properties" in schema and "additionalProperties" not in schema:
+        return {**schema, "additionalProperties": False}
+    return schema
 
 
 def check_args(request: ReviewRequest, args: Any) -> dict[str, Any]:

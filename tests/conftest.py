@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
@@ -75,3 +76,10 @@ def send(widget: Any, content: Any) -> None:
     """Deliver a message exactly as the comm does when the front end calls model.send()."""
     widget._handle_msg({"content": {"data": {"method": "custom", "content": content}},
                         "buffers": []})
+
+
+class ToolCallingFake(GenericFakeChatModel):
+    """A scripted chat model `create_agent` accepts: the fake lacks `bind_tools`."""
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> ToolCallingFake:
+        return self

@@ -108,8 +108,9 @@ def test_rates_count_the_reviewed_decisions_per_group():
 
 def test_rates_by_gate_keep_the_ungated_group_and_by_reviewer():
     by_gate = analysis.rates(rates_log(), "gate")
-    assert by_gate.gate.isna().sum() == 4                   # respond + 2 email: no gate
-    ungated = by_gate[by_gate.gate.isna()].set_index("decision")
+    assert (by_gate.gate == "(none)").sum() == 4            # respond + 2 email: no gate
+    assert by_gate.gate.notna().all()
+    ungated = by_gate[by_gate.gate == "(none)"].set_index("decision")
     assert ungated.loc["reject", "count"] == 2
     assert ungated.loc["reject", "n"] == 3
     by_reviewer = analysis.rates(rates_log(), ["reviewer", "spectrum_level"])
@@ -524,3 +525,239 @@ def test_an_export_without_pairs_is_refused_with_the_reason(tmp_path):
             analysis.write_preference_pairs(only_policy.df(), tmp_path / "x.parquet", fmt)
     with pytest.raises(ValueError, match="cannot load an empty file"):
         analysis.write_pairs(analysis.preference_pairs(only_policy.df()), tmp_path / "y.jsonl")
+
+
+# -- two logs stacked with pd.concat (repeated index labels) ------------------------------
+def collab_rows() -> pd.DataFrame:
+    """A co-edited draft (revise, then approve) and a human-led answer, by hand."""
+    return pd.DataFrame({
+        "request_id": ["c1", "c2", "c3"], "thread_id": ["t9"] * 3,
+        "action_name": ["draft", "draft", "input"], "reviewer": ["ann"] * 3,
+        "decision": ["revise", "approve", "input"],
+        "proposed_args": [{"body": "Hi"}, {"body": "Hi!"}, {"options": ["a", "b"]}],
+        "final_args": [{"body": "Hi!"}, {"body": "Hi!"},
+                       {"options": ["a", "b"], "value": "b", "option": 1}]})
+
+
+STACKABLE = ["rates", "edit_sizes", "field_edits", "edit_summary", "edited_fields",
+             "calibration", "reliability", "scored", "suggest_thresholds", "agreement",
+             "pairwise_kappa", "ratings", "latency", "workload", "revision_rounds",
+             "options_taken", "preference_pairs"]
+
+
+def stacked_pairs() -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """Pairs of frames of one shape: two logs' `to_pandas()`, and two hand-made frames."""
+    conf = [0.95, 0.93, 0.85, 0.35, 0.25]
+    scored = calibration_log(conf, [1, 0, 1, 0, 1]).df()
+    logs = (pd.concat([rates_log(), edits_log()], ignore_index=True), scored)
+    return [logs, (hand_made_frame().drop(columns=["edited", "latency_s"]), collab_rows())]
+
+
+@pytest.mark.parametrize("name", STACKABLE)
+def test_every_analysis_reads_two_logs_stacked_with_concat(name):
+    fn = getattr(analysis, name)
+    for first, second in stacked_pairs():
+        stacked = pd.concat([first, second])                 # index labels repeat
+        assert not stacked.index.is_unique
+        renumbered = pd.concat([first, second], ignore_index=True)
+        pd.testing.assert_frame_equal(fn(stacked), fn(renumbered))
+
+
+def test_stacked_logs_count_every_row_of_both():
+    first, second = edits_log(), rates_log()
+    stacked = pd.concat([first, second])
+    # 3 edits in edits_log (the approval is not one), 1 in rates_log (bob's refund)
+    assert len(analysis.edit_sizes(stacked)) == 3 + 1
+    summary = analysis.edit_summary(stacked).set_index("action_name")
+    # refund: 1 reviewed in edits_log + 5 in rates_log; edits 1 + 1
+    assert summary.loc["refund", ["reviewed", "edits"]].tolist() == [6, 2]
+    assert len(analysis.preference_pairs(stacked, "dpo")) == 4
+    rep = analysis.report(pd.concat([first, second, first]))
+    assert rep.edit_summary.set_index("action_name").loc["reply", "edits"] == 2 + 2
+    assert rep.rates_by_action.set_index(["action_name", "decision"]).loc[
+        ("refund", "approve"), ["count", "n"]].tolist() == [3, 1 + 5 + 1]
+    hand = pd.concat([hand_made_frame(), hand_made_frame()])
+    assert analysis.edit_sizes(hand).decision_id.tolist() == ["d1", "d4", "d1", "d4"]
+
+
+# -- missing group keys and tied confidences ------------------------------------------------
+def brute_threshold(conf: np.ndarray, wrong: np.ndarray, target: float, min_n: int
+                    ) -> tuple[float, int, float] | None:
+    """The rule of suggest_thresholds, one threshold at a time: t admits conf >= t."""
+    for t in sorted(set(conf.tolist())):
+        admitted = conf >= t
+        n, k = int(admitted.sum()), int(wrong[admitted].sum())
+        upper = 1.0 if k == n else proportion_confint(k, n, method="wilson")[1]
+        if n >= min_n and upper <= target:
+            return t, n, k / n
+    return None
+
+
+def test_a_threshold_admits_every_tied_row_also_without_a_gate():
+    # 20 approvals and 10 edits, all at 0.95: auto-approving at 0.95 lets 10 of 30 through
+    dec = ["approve"] * 20 + ["edit"] * 10
+    df = pd.DataFrame({"decision": dec * 2, "confidence": [0.95] * 60,
+                       "gate": [None] * 30 + ["g"] * 30})
+    strict = analysis.suggest_thresholds(df, target=0.2, by="gate", min_n=5)
+    assert strict.gate.tolist() == ["(none)", "g"]
+    assert strict.threshold.isna().all()                      # 1/3 > 0.2: never safe
+    assert strict.n_auto.tolist() == [0, 0]
+    loose = analysis.suggest_thresholds(df, target=0.6, by="gate", min_n=5)
+    upper = proportion_confint(10, 30, method="wilson")[1]   # 0.512 <= 0.6
+    assert loose.threshold.tolist() == [0.95, 0.95]
+    assert loose.n_auto.tolist() == [30, 30]
+    assert loose.error_rate.tolist() == pytest.approx([1 / 3, 1 / 3])
+    assert loose.error_upper.tolist() == pytest.approx([upper, upper], abs=1e-12)
+
+
+def test_suggested_thresholds_match_brute_force_with_missing_keys_and_ties():
+    rng = np.random.default_rng(3)
+    n = 600
+    conf = rng.choice([0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99], n)   # many ties
+    wrong = rng.uniform(0, 1, n) > conf ** 0.3
+    gate = rng.choice(np.array(["a", "b", None], dtype=object), n)
+    df = pd.DataFrame({"decision": np.where(wrong, "edit", "approve"), "confidence": conf,
+                       "gate": gate})
+    for target in (0.05, 0.1, 0.2):
+        out = analysis.suggest_thresholds(df, target=target, by="gate", min_n=10)
+        assert out.gate.tolist() == ["(none)", "a", "b"]
+        for row in out.itertuples():
+            mine = np.array([g is None for g in gate]) if row.gate == "(none)" else gate == row.gate
+            expected = brute_threshold(conf[mine], wrong[mine], target, 10)
+            assert row.n == mine.sum()
+            if expected is None:
+                assert np.isnan(row.threshold)
+                assert row.n_auto == 0
+            else:
+                assert (row.threshold, row.n_auto) == expected[:2]
+                assert row.error_rate == pytest.approx(expected[2])
+
+
+def test_a_key_missing_everywhere_is_one_group():
+    df = pd.DataFrame({"decision": ["approve"] * 30 + ["edit"] + ["approve"] * 9,
+                       "confidence": [0.95] * 31 + [0.5] * 9, "gate": [None] * 40})
+    out = analysis.suggest_thresholds(df, target=0.3, by="gate", min_n=5)
+    # >= 0.5 admits all 40 with 1 edit: upper bound below 0.3, the lowest threshold
+    assert proportion_confint(1, 40, method="wilson")[1] < 0.3
+    assert out[["gate", "n", "threshold", "n_auto"]].values.tolist() == [
+        ["(none)", 40, 0.5, 40]]
+    assert analysis.calibration(df, by="gate").gate.tolist() == ["(none)", "(all)"]
+    assert analysis.rates(df, "gate").gate.unique().tolist() == ["(none)"]
+    assert analysis.latency(df.assign(latency_s=1.0), "gate").gate.tolist() == ["(none)"]
+
+
+def test_calibration_by_gate_scores_the_ungated_group():
+    # per group: 0.9 approve, 0.9 edit, 0.2 reject, 0.2 reject
+    # ECE: bin (0.8, 0.9]: 2 * |0.5 - 0.9| = 0.8; bin (0.1, 0.2]: 2 * |0 - 0.2| = 0.4 -> 1.2 / 4
+    # Brier: (0.1^2 + 0.9^2 + 0.2^2 + 0.2^2) / 4 = 0.9 / 4
+    df = pd.DataFrame({"decision": ["approve", "edit", "reject", "reject"] * 2,
+                       "confidence": [0.9, 0.9, 0.2, 0.2] * 2,
+                       "gate": [None] * 4 + ["g"] * 4})
+    table = analysis.calibration(df, by="gate").set_index("gate")
+    assert table.index.tolist() == ["(none)", "g", "(all)"]
+    assert table.ece.tolist() == pytest.approx([0.3, 0.3, 0.3])
+    assert table.brier.tolist() == pytest.approx([0.225] * 3)
+    assert table.n.tolist() == [4, 4, 8]
+    curve = analysis.reliability(df, by="gate")
+    assert curve.gate.tolist() == ["(none)", "(none)", "g", "g"]
+
+
+def test_a_numeric_key_keeps_nan_as_its_group_with_every_score():
+    df = pd.DataFrame({"decision": ["approve", "edit", "reject", "reject"] * 2,
+                       "confidence": [0.9, 0.9, 0.2, 0.2] * 2,
+                       "rating": [np.nan] * 4 + [4.0] * 4})
+    table = analysis.calibration(df, by="rating")
+    assert table.ece.tolist() == pytest.approx([0.3, 0.3, 0.3])   # as by hand above
+    assert table.rating.tolist()[0] == 4.0
+    assert np.isnan(table.rating.tolist()[1])
+    thresholds = analysis.suggest_thresholds(df, target=0.95, by="rating", min_n=1)
+    # per group, >= 0.2 admits all 4 with 3 wrong, >= 0.9 admits 2 with 1 wrong
+    assert proportion_confint(3, 4, method="wilson")[1] > 0.95
+    assert proportion_confint(1, 2, method="wilson")[1] <= 0.95
+    assert thresholds.n.tolist() == [4, 4]
+    assert thresholds.threshold.tolist() == [0.9, 0.9]
+    assert thresholds.n_auto.tolist() == [2, 2]
+
+
+def test_a_missing_category_value_is_its_own_labelled_group():
+    b = Builder()
+    b.add("refund", "approve")
+    b.add("refund", "edit", final={"n": 0})
+    df = b.df()
+    assert isinstance(df.risk.dtype, pd.CategoricalDtype)
+    assert df.risk.isna().all()
+    table = analysis.rates(df, "risk").set_index(["risk", "decision"])
+    assert table.loc[("(none)", "edit"), ["count", "n"]].tolist() == [1, 2]
+    summary = analysis.edit_summary(df, "risk").set_index("risk")
+    assert summary.loc["(none)", ["reviewed", "edits"]].tolist() == [2, 1]
+
+
+def test_rates_by_gate_count_a_row_under_each_gate_that_fired():
+    b = Builder()
+    b.add("refund", "approve", gate="threshold, confidence", confidence=0.9)
+    b.add("refund", "reject", gate="threshold, confidence", confidence=0.4)
+    b.add("refund", "edit", final={"n": 0}, gate="threshold", confidence=0.8)
+    b.add("refund", "approve", gate="confidence", confidence=0.3)
+    b.add("refund", "approve", confidence=0.7)
+    df = b.df()
+    table = analysis.rates(df, "gate").set_index(["gate", "decision"])
+    # threshold stopped rows 1, 2, 3: approve, reject, edit; confidence rows 1, 2, 4
+    assert table.loc["threshold", "count"].tolist() == [1, 1, 1, 0]
+    assert table.loc["confidence", "count"].tolist() == [2, 0, 1, 0]
+    assert table.loc["(none)", "count"].tolist() == [1, 0, 0, 0]
+    assert table.loc[("threshold", "approve"), "n"] == 3
+    assert table.loc[("confidence", "approve"), "n"] == 3
+    assert sorted(set(table.index.get_level_values("gate"))) == [
+        "(none)", "confidence", "threshold"]
+    # the overall calibration row counts each decision once
+    cal = analysis.calibration(df, by="gate").set_index("gate")
+    assert cal.loc["(all)", "n"] == 5
+    assert cal.loc["confidence", "n"] == 3
+    assert analysis.edit_summary(df, "gate").set_index("gate").loc["threshold", "edits"] == 1
+    assert analysis.report(df).rates_by_gate.equals(analysis.rates(df, "gate"))
+
+
+def test_plots_take_the_log_frame_itself_or_say_what_to_pass():
+    import matplotlib.pyplot as plt
+
+    df = rates_log()
+    ax = analysis.plot_rates(df, by="reviewer")
+    table = analysis.rates(df, "reviewer")                  # ann, bob x 4 outcomes
+    assert sorted(round(p.get_height(), 6) for p in ax.patches) == sorted(
+        round(r, 6) for r in table.rate)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["ann", "bob"]
+    rng = np.random.default_rng(1)
+    conf = rng.uniform(0, 1, 50)
+    log = calibration_log(conf, conf > 0.5).df()
+    ax = analysis.plot_calibration(log, bins=5)
+    curve = analysis.reliability(log, 5)
+    [points] = ax.collections[-1:]                           # the marker scatter
+    assert points.get_offsets()[:, 0].tolist() == pytest.approx(curve.confidence.tolist())
+    empty = analysis.plot_rates(df.iloc[:0])
+    assert len(empty.patches) == 0
+    with pytest.raises(ValueError, match=r"pass a feedback log frame .* or a rates\(df\) "
+                                         r"table.*\['ci_low', 'ci_high'\]"):
+        analysis.plot_rates(table.drop(columns=["ci_low", "ci_high"]))
+    with pytest.raises(ValueError, match=r"or a reliability\(df\) table"):
+        analysis.plot_calibration(pd.DataFrame({"x": [1.0]}))
+    plt.close("all")
+
+
+def test_an_edit_that_changes_nothing_is_an_approval_as_is_for_kto_and_no_dpo_pair():
+    b = Builder()
+    b.add("email", "approve", args={"body": "Dear"})
+    b.add("email", "edit", args={"body": "Dear"}, final={"body": "Dear"})   # nothing changed
+    b.add("email", "edit", args={"body": "Hi"}, final={"body": "Hello"})
+    b.add("email", "reject", args={"body": "Yo"})
+    df = b.df()
+    kto = analysis.preference_pairs(df, "kto")
+    # 4 proposals (approve, unchanged edit: as is; changed edit, reject: not), 1 correction
+    assert list(zip(kto.completion, kto.label, strict=True)) == [
+        ('{"body":"Dear"}', True), ('{"body":"Dear"}', True), ('{"body":"Hi"}', False),
+        ('{"body":"Yo"}', False), ('{"body":"Hello"}', True)]
+    dpo = analysis.preference_pairs(df, "dpo")
+    assert dpo[["chosen", "rejected"]].values.tolist() == [['{"body":"Hello"}', '{"body":"Hi"}']]
+    hand = hand_made_frame().drop(columns="edited")          # edited derived, not given
+    hand.loc[0, "decision"] = "edit"                         # d0: final == proposed
+    assert analysis.preference_pairs(hand, "kto").label.tolist()[:5] == [
+        True, False, False, False, False]

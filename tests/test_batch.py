@@ -149,6 +149,19 @@ def test_no_risk_is_a_filter_of_its_own_not_any_risk():
     assert batch.counts["matching"] == 30
 
 
+def test_every_filter_passed_as_none_is_cleared_status_back_to_pending(batch):
+    batch.approve([i.key for i in batch.items[:5]])
+    batch.query(status="decided", action="issue_refund", text="damaged")
+    assert batch.counts["matching"] == sum(  # of the five decided: damaged refunds
+        1 for d in dataset()[:5] if d["action"] == "issue_refund" and "damaged" in d["reason"])
+    batch.query(status=None, action=None, text=None, risk=None, min_confidence=None,
+                max_confidence=None)
+    assert batch.view["filter"] == {"action": None, "risk": None, "min_confidence": None,
+                                    "max_confidence": None, "text": "", "status": "pending"}
+    assert batch.view["described"] == "pending"
+    assert batch.counts["matching"] == N - 5
+
+
 def test_no_risk_from_the_menu_confirms_exactly_those_items():
     batch = hitl_nb.BatchReview(unlabelled_session(30))
     query = batch.view_query()
@@ -387,6 +400,27 @@ def test_a_decision_made_elsewhere_shows_in_the_batch(desk: SupportDesk):
     assert [r["action"] for r in batch.rows] == ["draft_reply"]
     batch.query(status="decided")
     assert [r["status"] for r in batch.rows] == ["approve"]
+
+
+def test_thread_ids_without_a_checkpoint_are_named_not_counted(desk: SupportDesk):
+    graph = support_agent(desk)
+    graph.invoke({"messages": [("user", "refund order 1042")]}, config("ran"))
+    graph.invoke({"messages": [("user", "where is order 1043")]}, config("finished"))
+    with pytest.raises(ValueError, match=r"no thread 'typo', 'gone' in this graph's") as err:
+        hitl_nb.BatchReview.from_threads(graph, ["ran", "typo", "finished", "gone"])
+    assert "'ran'" not in str(err.value)
+    assert "'finished'" not in str(err.value)
+    assert len(hitl_nb.log()) == 0  # refused before anything was decided
+    # threads that ran are fine, whether something is pending or not
+    batch = hitl_nb.BatchReview.from_threads(graph, ["ran", "finished"])
+    assert batch.counts["threads"] == 2
+    assert [r["thread"] for r in batch.rows] == ["ran"]
+
+
+def test_many_unknown_thread_ids_are_counted_after_the_first_ten(desk: SupportDesk):
+    unknown = [f"nope-{i}" for i in range(13)]
+    with pytest.raises(ValueError, match=r"'nope-9' \(and 3 more\) in this graph's"):
+        hitl_nb.BatchReview.from_threads(support_agent(desk), unknown)
 
 
 # -- one thread, Send fan-out -----------------------------------------------------------------

@@ -3,11 +3,13 @@ undone once within their window (the compensator runs exactly once)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import send
+from conftest import ToolCallingFake, config, send
 
 import hitl_nb
 from hitl_nb._schema import utcnow
@@ -125,6 +127,23 @@ def undo_message(widget: Any, index: int = -1) -> dict[str, Any]:
     return {"type": "undo", "id": item["id"], "nonce": item["nonce"]}
 
 
+def synced(widget: Any, check: Callable[[], bool], seconds: float = 5.0) -> None:
+    """Wait until `check()` holds: what arrives within the throttle interval of the last
+    sync follows on the widget's timer. Fails if it never holds."""
+    give_up = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < give_up, f"not synced after {seconds} s: {widget.items}"
+        time.sleep(0.01)
+
+
+def sent_states(widget: Any, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every state update the widget sends from now on, as its comm carries it."""
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(widget.comm, "send", lambda data, **_: data.get("method") == "update"
+                        and sent.append(data["state"]))
+    return sent
+
+
 def test_widget_updates_live_and_undoes_on_click(fresh_default_feed):
     calendar = Calendar()
     widget = fresh_default_feed.widget()
@@ -132,8 +151,8 @@ def test_widget_updates_live_and_undoes_on_click(fresh_default_feed):
     invite = hitl_nb.notifies(undo=lambda r, a: calendar.cancel(r["id"]))(calendar.invite)
     invite("ada@example.com")
     invite("alan@example.com")
+    synced(widget, lambda: widget.total == 2)
     assert [i["args"]["to"] for i in widget.items] == ["ada@example.com", "alan@example.com"]
-    assert widget.total == 2
     message = undo_message(widget, 0)
     send(widget, message)
     assert calendar.cancelled == [1]
@@ -206,7 +225,7 @@ def test_notify_inside_a_graph_takes_the_thread_id(fresh_default_feed):
     builder.compile(checkpointer=InMemorySaver()).invoke(
         {}, {"configurable": {"thread_id": "feed-thread"}})
     assert seen_while_running == [["tag_order"]]
-    assert len(widget.items) == 2
+    synced(widget, lambda: len(widget.items) == 2)
     assert fresh_default_feed.items[0].request.thread_id == "feed-thread"
     assert hitl_nb.log().to_pandas().thread_id.tolist() == ["feed-thread", "feed-thread"]
 
@@ -231,31 +250,144 @@ def test_demo_agent_schedules_a_call_at_notify_level_and_undo_cancels_it(fresh_d
         ("auto", "call"), ("undo", "call")]
 
 
+class ManualTimer:
+    """Stands in for `threading.Timer`: fires when the test says so."""
+
+    def __init__(self, interval: float, function: Callable[[], None]) -> None:
+        self.interval, self.function = interval, function
+        self.daemon = self.started = self.cancelled = False
+
+    def start(self) -> None:
+        self.started = True
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def fire(self) -> None:
+        assert self.started
+        assert not self.cancelled
+        self.function()
+
+
 def test_a_burst_of_notifications_is_synced_at_most_ten_times_a_second(
         fresh_default_feed, monkeypatch):
-    from IPython.core.interactiveshell import InteractiveShell
-
     from hitl_nb.widgets import feed as feed_module
 
-    shell = InteractiveShell.instance()
+    widget = fresh_default_feed.widget()
+    sent = sent_states(widget, monkeypatch)
+    timers: list[ManualTimer] = []
+    monkeypatch.setattr(feed_module.threading, "Timer",
+                        lambda interval, fn: timers.append(ManualTimer(interval, fn)) or timers[-1])
+    now = [1000.0]
+    monkeypatch.setattr(feed_module.time, "monotonic", lambda: now[0])
+    for n in range(500):  # a tight loop: no time passes
+        hitl_nb.notify(action="tag", args={"n": n})
+    # the first goes out at once; the other 499 wait for one timer, one interval later
+    assert [state["total"] for state in sent] == [1]
+    [timer] = timers
+    assert timer.interval == feed_module.MIN_INTERVAL
+    timer.fire()
+    assert [state["total"] for state in sent] == [1, 500]
+    assert sent[-1]["items"][-1]["args"] == {"n": 499}
+    now[0] += feed_module.MIN_INTERVAL  # a quiet interval later: sent at once again
+    hitl_nb.notify(action="tag", args={"n": 500})
+    assert [state["total"] for state in sent] == [1, 500, 501]
+    assert len(timers) == 1
+
+
+def test_notifications_of_a_run_a_click_resumed_reach_the_feed_without_a_cell(
+        fresh_default_feed, monkeypatch):
+    """A click resumes the run through a comm message: no cell executes (IPython fires no
+    `post_execute`), yet every notification of the run reaches the browser promptly."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.graph import START, StateGraph
+    from typing_extensions import TypedDict
+
+    class Invites(TypedDict, total=False):
+        sent: list[str]
+
+    @hitl_nb.notifies()
+    def send_invite(to: str) -> str:
+        return f"invited {to}"
+
+    def invite_all(state: Invites) -> Invites:
+        decision = hitl_nb.ask(action="invite_all", args={"who": ["ada", "alan", "grace"]})
+        return {"sent": [send_invite(who) for who in decision.args["who"]]}
+
+    builder = StateGraph(Invites)
+    builder.add_node("invite_all", invite_all)
+    builder.add_edge(START, "invite_all")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    shell = InteractiveShell.instance()  # a kernel's shell, between two cells
     try:
         monkeypatch.setattr("IPython.get_ipython", lambda: shell)
-        widget = fresh_default_feed.widget()
-        syncs: list[int] = []
-        real = widget._sync
-        monkeypatch.setattr(widget, "_sync", lambda: syncs.append(1) or real())
-        monkeypatch.setattr(feed_module.time, "monotonic", lambda: 1000.0)  # all at once
-        widget._last_sync = 1000.0
-        for n in range(500):
-            hitl_nb.notify(action="tag", args={"n": n})
-        assert syncs == []  # nothing sent during the burst...
-        assert widget.total == 0
-        shell.events.trigger("post_execute")  # ...everything once the cell finished
-        assert len(syncs) == 1
-        assert widget.total == 500
-        assert widget.items[-1]["args"] == {"n": 499}
+        feed_widget = fresh_default_feed.widget()
+        sent = sent_states(feed_widget, monkeypatch)
+        review = hitl_nb.Session(graph, config()).invoke({}).widget()
+        [request] = review.requests
+        send(review, {"type": "decision", "request_id": request["request_id"],
+                      "nonce": request["nonce"], "action": "approve"})
+        assert len(fresh_default_feed.items) == 3  # the run ran
+        synced(feed_widget, lambda: bool(sent) and sent[-1].get("total") == 3)
+        assert [item["result"] for item in sent[-1]["items"]] == [
+            "invited ada", "invited alan", "invited grace"]
     finally:
         InteractiveShell.clear_instance()
+
+
+@pytest.mark.parametrize("how", ["graph.ainvoke", "Session.ainvoke"])
+def test_an_async_tool_under_notifies_runs_then_is_logged_with_its_result(
+        how, fresh_default_feed):
+    import asyncio
+    import inspect
+
+    from langchain.agents import create_agent
+    from langchain_core.messages import AIMessage
+    from langchain_core.tools import tool
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    booked: list[str] = []
+
+    @tool
+    @hitl_nb.notifies(undo=lambda result, args: booked.remove(args["room"]))
+    async def book(room: str) -> str:
+        """Book a meeting room."""
+        await asyncio.sleep(0)
+        booked.append(room)
+        return f"booked {room}"
+
+    assert inspect.iscoroutinefunction(book.coroutine)
+    model = ToolCallingFake(messages=iter([
+        AIMessage("", tool_calls=[{"name": "book", "args": {"room": "A1"}, "id": "c1"}]),
+        AIMessage("done")]))
+    agent = create_agent(model, [book], checkpointer=InMemorySaver())
+    inputs = {"messages": [("user", "book A1")]}
+    if how == "graph.ainvoke":
+        out = asyncio.run(agent.ainvoke(inputs, config()))
+    else:
+        out = asyncio.run(hitl_nb.Session(agent, config()).ainvoke(inputs)).result
+    assert [m.content for m in out["messages"] if m.type == "tool"] == ["booked A1"]
+    assert booked == ["A1"]
+    [item] = fresh_default_feed.items
+    assert (item.request.action, item.request.args, item.result) == (
+        "book", {"room": "A1"}, "booked A1")
+    assert [(r["decision"], r["message"]) for r in hitl_nb.log()] == [("auto", "booked A1")]
+    fresh_default_feed.undo(item.id)
+    assert booked == []
+
+
+def test_an_async_function_that_raises_under_notifies_is_not_logged(fresh_default_feed):
+    import asyncio
+
+    @hitl_nb.notifies()
+    async def ping(host: str) -> str:
+        raise ConnectionError(host)
+
+    with pytest.raises(ConnectionError):
+        asyncio.run(ping("example.com"))
+    assert fresh_default_feed.items == []
+    assert len(hitl_nb.log()) == 0
 
 
 def test_a_compensation_registered_with_compensate_is_the_feeds_undo(fresh_default_feed):

@@ -8,8 +8,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from conftest import config
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from conftest import ToolCallingFake, config
 from langchain_core.messages import AIMessage
 from langchain_core.tools import ToolException, tool
 from langgraph.checkpoint.memory import InMemorySaver
@@ -58,11 +57,6 @@ TOOLS = [tag_ticket, refund, lookup, flaky]
 POLICY = Policy([Critical(actions=["tag_ticket", "flaky"], level="notify"),
                  Critical(actions=["refund"], level="notify"),
                  Threshold("amount", ">", 50, actions=["refund"])])
-
-
-class ToolCallingFake(GenericFakeChatModel):
-    def bind_tools(self, tools: Any, **kwargs: Any) -> ToolCallingFake:
-        return self
 
 
 @pytest.fixture(autouse=True)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import pytest
-from conftest import config, plain_graph
+from conftest import ToolCallingFake, config, plain_graph
 from langchain.agents import create_agent
 from langchain.agents.middleware import HumanInTheLoopMiddleware
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
@@ -101,11 +100,6 @@ def test_malformed_ask_payload_is_reported():
 
 
 # -- LangChain HumanInTheLoopMiddleware ----------------------------------------------
-class ToolCallingFake(GenericFakeChatModel):
-    def bind_tools(self, tools: Any, **kwargs: Any) -> ToolCallingFake:
-        return self
-
-
 executed: list[tuple[str, dict[str, Any]]] = []
 
 
@@ -180,6 +174,8 @@ def test_middleware_batched_edits_are_checked_against_the_tools_own_schema():
         session.edit({"currency": "GBP"})
     with pytest.raises(hitl_nb.DecisionError, match="invalid edit of amount"):
         session.edit({"amount": 900.0})
+    with pytest.raises(hitl_nb.DecisionError, match="'amout' was unexpected"):
+        session.edit({"amout": 3.0})  # the tool would drop it and run with the old amount
     assert executed == []
     session.edit({"amount": 50.0, "currency": "USD"})
     assert executed == [("transfer", {"amount": 50.0, "currency": "USD"})]

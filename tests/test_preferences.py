@@ -435,3 +435,95 @@ def test_a_persistent_store_is_read_page_by_page(tmp_path, monkeypatch):
         assert [c.proposed["n"] for c in prefs.corrections("reply")] == list(range(23))
         assert [c.proposed["n"] for c in prefs.corrections("reply", limit=5)] == [
             18, 19, 20, 21, 22]
+
+
+# -- names with periods: namespace labels --------------------------------------------------
+@pytest.mark.parametrize("name", ["alice.smith@example.com", "support.v2", "50%", "a%2Eb",
+                                  "nul\x00byte", "..", "_x", "plain"])
+def test_a_label_is_storable_and_gives_its_name_back(name):
+    label = _preferences.label(name)
+    assert "." not in label
+    assert "\x00" not in label
+    assert label
+    assert _preferences.name_of(label) == name
+
+
+def test_labels_by_hand():
+    assert _preferences.label("alice.smith@example.com") == "alice%2Esmith@example%2Ecom"
+    assert _preferences.label("a%2Eb") == "a%252Eb"           # not the label of "a.b"
+    assert _preferences.label("plain-name_1") == "plain-name_1"   # as stored before
+    assert _preferences.label(None) == _preferences.label("") == "_"
+    assert _preferences.name_of("_") is None
+
+
+def test_names_with_periods_are_remembered_and_read_back_by_agent_and_reviewer():
+    prefs = Preferences()
+    request = request_for("reply", {"sig": "-- Team"}, agent="support.v2")
+    for who, sig in [("alice.smith@example.com", "Best"), ("a%2Esmith@example.com", "Cheers"),
+                     ("alice", "Hi")]:
+        prefs.remember(request, Decision(action="edit", args={"sig": sig}, reviewer=who))
+    assert ("hitl_nb", "corrections", "support%2Ev2", "alice%2Esmith@example%2Ecom") in \
+        prefs.store.list_namespaces(limit=10)
+    by_alice = prefs.corrections("reply", agent="support.v2",
+                                 reviewer="alice.smith@example.com")
+    assert [(c.reviewer, c.final) for c in by_alice] == [("alice.smith@example.com",
+                                                          {"sig": "Best"})]
+    assert [c.final for c in prefs.corrections(reviewer="a%2Esmith@example.com")] == [
+        {"sig": "Cheers"}]
+    assert len(prefs.corrections("reply", agent="support.v2")) == 3
+    assert prefs.corrections("reply", agent="support") == []
+
+
+def test_namespaces_stored_before_labels_were_encoded_are_still_read():
+    prefs = Preferences()
+    old = {"action": "reply", "proposed": {"sig": "x"}, "final": {"sig": "y"},
+           "decision": "edit", "reviewer": "50%off", "text": "reply {}"}
+    # written the old way: the raw names as labels (a "%" was allowed, a "." was not)
+    prefs.store.put(("hitl_nb", "corrections", "support", "50%off"), "k1", old)
+    prefs.store.put(("hitl_nb", "corrections", "support", "a%2Eb"), "k2",
+                    {**old, "reviewer": "a%2Eb", "final": {"sig": "z"}})
+    prefs.remember(request_for("reply", {"sig": "x"}),
+                   Decision(action="edit", args={"sig": "w"}, reviewer="50%off"))
+    prefs.remember(request_for("reply", {"sig": "x"}),
+                   Decision(action="edit", args={"sig": "v"}, reviewer="a.b"))
+    assert sorted(c.final["sig"] for c in prefs.corrections(reviewer="50%off")) == ["w", "y"]
+    assert [c.final["sig"] for c in prefs.corrections(reviewer="a%2Eb")] == ["z"]
+    # "a%2Eb" is also the label of "a.b": the stored reviewer tells them apart
+    assert [c.final["sig"] for c in prefs.corrections(reviewer="a.b")] == ["v"]
+    assert len(prefs.corrections("reply", agent="support")) == 4
+
+
+def test_a_session_whose_reviewer_has_a_period_remembers_and_finishes():
+    prefs = Preferences()
+    desk = SupportDesk()
+    graph = support_agent(desk, preferences=prefs)
+    session = hitl_nb.Session(graph, config(), reviewer=hitl_nb.Reviewer("bob.jones@corp.com"),
+                              preferences=prefs, log=hitl_nb.FeedbackLog())
+    session.invoke({"messages": [("user", "refund order 1042")]})
+    while session.pending:
+        session.approve()
+    assert session.status == "done"
+    remembered = prefs.corrections(reviewer="bob.jones@corp.com")
+    assert remembered
+    assert {c.reviewer for c in remembered} == {"bob.jones@corp.com"}
+
+
+def test_the_learning_experiment_with_a_reviewer_named_with_a_period():
+    # ann signs "-- Ann" and wants a manager note over 50; finance never rejects. Every
+    # episode has a reply she edits for her signature: without learning each needs a
+    # correction; with learning, the rules stand after 2 edits each (min_support).
+    ann = SimulatedReviewer(name="ann.lee", manager_note_over=50, signature="\n-- Ann",
+                            finance_over=None)
+    curves = run_experiment(10, seed=9, reviewer=ann)
+    without = curves[curves.variant == "without learning"]
+    learning = curves[curves.variant == "with learning"]
+    assert (without.corrections >= 1).all()
+    assert learning.corrections.iloc[-6:].sum() == 0
+    log = hitl_nb.FeedbackLog()
+    plain = run_episodes(10, learning=True, seed=9, log=log,
+                         reviewer=SimulatedReviewer(name="ann", manager_note_over=50,
+                                                    signature="\n-- Ann", finance_over=None))
+    assert plain.corrections.tolist() == learning.corrections.tolist()   # a name is a name
+    dotted_log = hitl_nb.FeedbackLog()
+    run_episodes(2, learning=True, seed=9, reviewer=ann, log=dotted_log)
+    assert set(dotted_log.to_pandas().reviewer) == {"ann.lee"}

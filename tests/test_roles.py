@@ -281,3 +281,37 @@ def test_bulk_decisions_refused_during_an_emergency_stop(graph, desk):
         hitl_nb.resume_all()
     assert len(hitl_nb.log()) == 0
     assert desk.count("issue_refund") == 0
+
+
+def test_redirect_and_undo_need_the_roles_a_reject_needs_and_stop_does_not(gated, desk):
+    fiona, sam = Reviewer("fiona", ("finance",)), Reviewer("sam", ("support",))
+    session = hitl_nb.Session(gated, config()).invoke(REFUND_80)
+    with pytest.raises(hitl_nb.NotAuthorized, match="sam may not decide 'issue_refund'"):
+        session.redirect("offer a voucher instead", reviewer="sam")
+    assert len(hitl_nb.log()) == 0
+    session.approve(reviewer=fiona)
+    assert desk.count("issue_refund") == 1
+    with pytest.raises(hitl_nb.NotAuthorized, match="needs role finance"):
+        session.undo(reviewer=sam)  # sam could not have approved it: he cannot take it back
+    assert "undo" not in [r["decision"] for r in hitl_nb.log()]
+    assert desk.count("issue_refund") == 1
+
+    paused = hitl_nb.Session(gated, config()).invoke(REFUND_80)
+    with hitl_nb.reviewer("sam", roles=["support"]):
+        paused.stop("customer called back")  # anyone may stop: stopping runs nothing
+    last = hitl_nb.log().to_pandas().iloc[-1]
+    assert (last.decision, last.reviewer, last.role) == ("stop", "sam", "support")
+
+
+def test_an_approval_after_an_edit_logs_the_agents_proposal_as_proposed(gated, desk):
+    session = hitl_nb.Session(gated, config()).invoke(REFUND_420)
+    proposed = dict(session.pending[0].args)
+    edited = {**proposed, "amount": 400.0}
+    session.edit(edited, reviewer=Reviewer("bob", ("finance",)))
+    session.approve(reviewer=Reviewer("alice", ("finance",)))
+    assert desk.executed[1] == ("issue_refund", edited)
+    rows = hitl_nb.log().to_pandas()
+    assert rows.decision.tolist()[:2] == ["edit", "approve"]
+    assert rows.proposed_args.tolist()[:2] == [proposed, proposed]
+    assert rows.final_args.tolist()[:2] == [edited, edited]
+    assert rows.edited.tolist()[:2] == [True, True]

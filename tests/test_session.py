@@ -218,5 +218,25 @@ def test_decision_resume_round_trip():
     decision = hitl_nb.Decision(action="edit", args={"a": 1}, message="m", rating=3.0,
                                 reviewer="r")
     assert hitl_nb.Decision.from_resume(decision.to_resume()) == decision
+    assert hitl_nb.Decision.from_resume(decision) is decision
     with pytest.raises(TypeError, match="did not produce"):
-        hitl_nb.Decision.from_resume(True)
+        hitl_nb.Decision.from_resume(42)
+    with pytest.raises(TypeError, match="did not produce"):
+        hitl_nb.Decision.from_resume({"verdict": "yes"})
+    with pytest.raises(TypeError, match="unknown decision action 'maybe'"):
+        hitl_nb.Decision.from_resume({"__hitl_nb__": 1, "action": "maybe"})
+
+
+@pytest.mark.parametrize(("value", "action", "args", "message"), [
+    (True, "approve", {}, None),
+    (False, "reject", {}, None),
+    ("reject", "reject", {}, None),
+    ("use the other card", "respond", {}, "use the other card"),
+    ({"action": "edit", "args": {"a": 2}}, "edit", {"a": 2}, None),
+    ({"type": "edit", "edited_action": {"name": "pay", "args": {"a": 3}}}, "edit", {"a": 3},
+     None),
+    ({"type": "reject", "message": "too much"}, "reject", {}, "too much"),
+])
+def test_a_decision_resumed_by_hand_in_a_short_form(value, action, args, message):
+    decision = hitl_nb.Decision.from_resume(value)
+    assert (decision.action, decision.args, decision.message) == (action, args, message)

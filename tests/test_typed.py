@@ -8,7 +8,7 @@ from typing import Any
 
 import jsonpatch
 import pytest
-from conftest import config, send
+from conftest import config, plain_graph, send
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, StateGraph
 from langgraph.types import interrupt
@@ -76,7 +76,10 @@ def test_response_schema_without_a_valid_proposal_offers_edit_only():
     session.invoke({})
     [request] = session.pending
     assert request.allowed == ("edit",)
-    assert request.args == {"channel": "card", "note": None}  # the schema's defaults
+    # every field has an editor: the schema's defaults, empty where there is none
+    assert request.args == {"amount": None, "channel": "card", "address": None, "note": None}
+    with pytest.raises(hitl_nb.DecisionError, match="invalid edit of address: None is not of type"):
+        session.edit({"channel": "card"})
     with pytest.raises(hitl_nb.DecisionError, match="approve is not allowed"):
         session.approve()
     session.edit({"amount": 5, "channel": "card", "address": {"street": "s", "zip": "12345"},
@@ -176,3 +179,18 @@ def test_ask_many_rejects_bad_input_in_the_node():
         hitl_nb.ask_many([{"action": "a", "colour": "red"}])
     with pytest.raises(hitl_nb.PayloadError, match="confidence must be between 0 and 1"):
         hitl_nb.ask_many([{"action": "a"}, {"action": "b", "confidence": 3}])
+
+
+def test_an_edit_may_not_add_a_field_the_agents_schema_does_not_name():
+    class Refund(BaseModel):
+        order: int
+        amount: float
+
+    graph = plain_graph({"__hitl_nb__": 1, "action": "refund", "args": {"order": 1, "amount": 5.0},
+                         "args_schema": Refund.model_json_schema()})
+    session = hitl_nb.Session(graph, config()).invoke({})
+    with pytest.raises(hitl_nb.DecisionError, match="'amout' was unexpected"):
+        session.edit({"amout": 3.0})
+    session.edit({"amount": 3.0})
+    assert hitl_nb.Decision.from_resume(session.result["answer"]).args == {"order": 1,
+                                                                          "amount": 3.0}

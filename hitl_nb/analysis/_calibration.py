@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import as_list, reviewed, wilson_interval, with_columns
+from ._common import as_list, keyed, reviewed, wilson_interval
 
 
 def scored(df: pd.DataFrame, keys: Sequence[str] = ()) -> pd.DataFrame:
@@ -45,8 +45,7 @@ def reliability(df: pd.DataFrame, bins: int = 10, *, by: str | Sequence[str] | N
     >>> reliability(df, bins=10)        # perfectly calibrated: approve_rate == confidence
     """
     keys = as_list(by)
-    df = with_columns(df, keys)
-    s = scored(df, keys)
+    s = scored(keyed(df, keys), keys)
     s = s.assign(bin=_bins(s["confidence"], bins))
     out = s.groupby([*keys, "bin"], observed=True, dropna=False).agg(
         n=("approved", "size"), confidence=("confidence", "mean"),
@@ -64,35 +63,34 @@ def calibration(df: pd.DataFrame, by: str | Sequence[str] | None = "action_name"
                 bins: int = 10) -> pd.DataFrame:
     """Per group and overall (`(all)`): `n`, mean `confidence`, `approve_rate`,
     `brier` = mean((confidence - approved)^2) and `ece` = sum over bins of
-    n_bin / n * |approve_rate_bin - confidence_bin| over the bins of `reliability`."""
+    n_bin / n * |approve_rate_bin - confidence_bin| over the bins of `reliability`.
+    The overall row counts each decision once, also when it counts under several gates
+    (`by="gate"`)."""
     keys = as_list(by)
-    df = with_columns(df, keys)
-    s = scored(df, keys)
-    s = s.assign(bin=_bins(s["confidence"], bins),
-                 sq=(s["confidence"] - s["approved"]) ** 2)
-    frames = []
-    for group_keys in ([keys] if keys else []) + [[]]:
-        g = s.assign(_all="(all)") if not group_keys else s
-        gk = group_keys or ["_all"]
-        per_bin = g.groupby([*gk, "bin"], observed=True, dropna=False).agg(
-            n=("approved", "size"), conf=("confidence", "sum"), hit=("approved", "sum"))
-        gap = (per_bin["hit"] - per_bin["conf"]).abs()  # n_bin * |rate_bin - conf_bin|
-        totals = g.groupby(gk, observed=True, dropna=False).agg(
-            n=("approved", "size"), confidence=("confidence", "mean"),
-            approve_rate=("approved", "mean"), brier=("sq", "mean"))
-        totals["ece"] = gap.groupby(level=list(range(len(gk)))).sum() / totals["n"]
-        totals = totals.reset_index()
-        if not group_keys:
-            totals = totals.drop(columns="_all")
-            for k in keys:
-                totals[k] = "(all)"
-        else:
-            for k in keys:
-                totals[k] = totals[k].astype(object)
-        frames.append(totals)
+    overall = _scores(scored(df).assign(_all="(all)"), ["_all"], bins).drop(columns="_all")
+    for k in keys:
+        overall[k] = "(all)"
+    frames = [overall]
+    if keys:
+        grouped = _scores(scored(keyed(df, keys), keys), keys, bins)
+        frames.insert(0, grouped.astype(dict.fromkeys(keys, object)))
     out = pd.concat(frames, ignore_index=True)
     out["n"] = out["n"].astype("int64")
     return out[[*keys, "n", "confidence", "approve_rate", "brier", "ece"]]
+
+
+def _scores(s: pd.DataFrame, keys: list[str], bins: int) -> pd.DataFrame:
+    """`calibration`'s columns per group of `keys` of scored rows `s`."""
+    s = s.assign(bin=_bins(s["confidence"], bins), sq=(s["confidence"] - s["approved"]) ** 2)
+    per_bin = s.groupby([*keys, "bin"], observed=True, dropna=False).agg(
+        n=("approved", "size"), conf=("confidence", "sum"), hit=("approved", "sum"))
+    gap = (per_bin["hit"] - per_bin["conf"]).abs()  # n_bin * |rate_bin - conf_bin|
+    totals = s.groupby(keys, observed=True, dropna=False).agg(
+        n=("approved", "size"), confidence=("confidence", "mean"),
+        approve_rate=("approved", "mean"), brier=("sq", "mean"))
+    # dropna=False: a numeric key's NaN group gets its ECE too
+    totals["ece"] = gap.groupby(level=list(range(len(keys))), dropna=False).sum() / totals["n"]
+    return totals.reset_index()
 
 
 def suggest_thresholds(df: pd.DataFrame, target: float = 0.05,
@@ -114,8 +112,7 @@ def suggest_thresholds(df: pd.DataFrame, target: float = 0.05,
     if not 0 < target < 1:
         raise ValueError(f"target is an error rate in (0, 1), e.g. 0.05; got {target!r}")
     keys = as_list(by)
-    df = with_columns(df, keys)
-    s = scored(df, keys)
+    s = scored(keyed(df, keys), keys)
     if not keys:
         s = s.assign(_all="(all)")
         keys_used = ["_all"]
@@ -125,10 +122,11 @@ def suggest_thresholds(df: pd.DataFrame, target: float = 0.05,
         [*keys_used, "confidence"], ascending=[True] * len(keys_used) + [False], kind="stable")
     grouped = s.groupby(keys_used, observed=True, dropna=False, sort=False)
     s = s.assign(n_auto=grouped.cumcount() + 1, errors=grouped["wrong"].cumsum())
-    # a threshold admits every row with that confidence: keep the last row of each value
-    key_frame = s[[*keys_used, "confidence"]]
-    last = ~key_frame.eq(key_frame.shift(-1)).all(axis=1)
-    cand = s[last.to_numpy(dtype=bool)].copy()
+    # A threshold admits every row with that confidence: the candidate at t is the last
+    # row of its run of ties, whose running counts hold all of them (grouping, not
+    # comparing neighbours: NaN keys never compare equal).
+    cand = s.groupby([*keys_used, "confidence"], observed=True, dropna=False,
+                     sort=False).tail(1).copy()
     cand["error_rate"] = cand["errors"] / cand["n_auto"]
     _, cand["error_upper"] = wilson_interval(cand["errors"], cand["n_auto"], level)
     ok = cand[(cand["error_upper"] <= target).to_numpy(dtype=bool)

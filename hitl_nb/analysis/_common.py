@@ -1,5 +1,6 @@
 """Shared pieces: the frame every function reads (`log_frame`: any log-shaped DataFrame,
-what it lacks derived in one place), which rows count as reviewed, the Wilson interval."""
+what it lacks derived in one place), which rows count as reviewed, the group keys
+(`keyed`), the Wilson interval."""
 
 from __future__ import annotations
 
@@ -12,8 +13,14 @@ import pandas as pd
 
 from .._frame import OUTCOMES, log_frame, reviewed
 
-__all__ = ["OUTCOMES", "as_list", "log_frame", "reviewed", "wilson_interval",
-           "with_columns", "z_value"]
+__all__ = ["GATE_SEPARATOR", "NONE", "OUTCOMES", "as_list", "keyed", "log_frame", "reviewed",
+           "wilson_interval", "with_columns", "z_value"]
+
+NONE = "(none)"
+"""The group of rows without a value for a text key (no gate, no reviewer, ...)."""
+
+GATE_SEPARATOR = ", "
+"""How the log's `gate` column joins the gates that fired (`Verdict.gate`)."""
 
 
 def z_value(level: float) -> float:
@@ -59,3 +66,45 @@ def with_columns(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     if missing:
         raise ValueError(f"no column {missing} in the frame; columns are {list(df.columns)}")
     return df
+
+
+def keyed(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """`with_columns(df, keys)` ready to group by `keys`:
+
+    - by `gate`, a row counts under each gate that fired ("threshold, confidence" is a
+      row of `threshold` and a row of `confidence`), so a gate's group holds every
+      request it stopped;
+    - a missing value of a text or category key is `NONE`, its own group that sorts,
+      merges and prints like any other (a numeric or time key keeps NaN / NaT: a label
+      would not sort among its values).
+    """
+    df = with_columns(df, keys)
+    if "gate" in keys:
+        df = _per_gate(df)
+    labelled = {k: _labelled(df[k]) for k in keys
+                if _is_text(df[k]) and df[k].isna().to_numpy(dtype=bool).any()}
+    return df.assign(**labelled) if labelled else df
+
+
+def _per_gate(df: pd.DataFrame) -> pd.DataFrame:
+    gates = df["gate"]
+    if isinstance(gates.dtype, pd.StringDtype):  # the log's dtype: one vectorised pass
+        combined = gates.str.contains(GATE_SEPARATOR, regex=False).fillna(False)
+    else:
+        combined = pd.Series([isinstance(g, str) and GATE_SEPARATOR in g for g in gates])
+    if not combined.to_numpy(dtype=bool).any():  # the common case: no copy
+        return df
+    split = gates.astype(object).map(
+        lambda g: g.split(GATE_SEPARATOR) if isinstance(g, str) else g)
+    return df.assign(gate=split).explode("gate", ignore_index=True)
+
+
+def _is_text(values: pd.Series) -> bool:
+    return values.dtype == object or isinstance(values.dtype, pd.StringDtype
+                                                | pd.CategoricalDtype)
+
+
+def _labelled(values: pd.Series) -> pd.Series:
+    if isinstance(values.dtype, pd.CategoricalDtype) and NONE not in values.cat.categories:
+        values = values.cat.add_categories([NONE])
+    return values.fillna(NONE)

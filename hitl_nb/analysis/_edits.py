@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import as_list, log_frame, reviewed, with_columns
+from ._common import as_list, keyed, log_frame, reviewed
 
 CONTEXT = ("decision_id", "request_id", "action_name", "spectrum_level", "gate", "reviewer")
 """Columns of the log copied onto each `edit_sizes` row."""
@@ -98,7 +98,7 @@ def edit_sizes(df: pd.DataFrame) -> pd.DataFrame:
 def edit_summary(df: pd.DataFrame, by: str | Sequence[str] = "action_name") -> pd.DataFrame:
     """Per group: `edits`, `reviewed`, `edit_share` and the mean/median edit sizes."""
     keys = as_list(by)
-    df = with_columns(df, keys)
+    df = keyed(df, keys)
     sizes = edit_sizes(df)
     rev = reviewed(df, [*keys, "edited"])
     for k in keys:
@@ -125,7 +125,7 @@ def edited_fields(df: pd.DataFrame, by: str | Sequence[str] = "action_name") -> 
     field), `share_of_edits` (of the group's edited decisions), mean/median
     `text_distance`; most edited first."""
     keys = as_list(by)
-    df = with_columns(df, keys)
+    df = keyed(df, keys)
     per_field = field_edits(df)
     edited = _edited(df, keys)
     for k in keys:

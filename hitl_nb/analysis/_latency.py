@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from ._common import as_list, reviewed, with_columns
+from ._common import as_list, keyed, reviewed
 
 
 def latency(df: pd.DataFrame,
@@ -17,8 +17,7 @@ def latency(df: pd.DataFrame,
     >>> latency(df, "reviewer")
     """
     keys = as_list(by)
-    df = with_columns(df, [*keys, "latency_s"])
-    rev = reviewed(df, [*keys, "latency_s"])
+    rev = reviewed(keyed(df, keys), [*keys, "latency_s"])
     rev = rev[rev["latency_s"].notna().to_numpy(dtype=bool)]
     grouped = rev.groupby(keys, observed=True, dropna=False)["latency_s"]
     out = grouped.agg(n="size", mean_s="mean", median_s="median", max_s="max")

@@ -8,7 +8,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._calibration import reliability
 from ._common import OUTCOMES
+from ._rates import rates
+
+RATES_COLUMNS = ("count", "rate", "ci_low", "ci_high")
+"""Columns only a `rates(...)` table has (a log frame has none of them)."""
+
+CURVE_COLUMNS = ("bin", "bin_low", "bin_high", "approve_rate", "ci_low", "ci_high")
+"""Columns only a `reliability(...)` table has."""
 
 
 def _axes(ax: Any, figsize: tuple[float, float]) -> Any:
@@ -20,12 +28,31 @@ def _axes(ax: Any, figsize: tuple[float, float]) -> Any:
     return ax
 
 
-def plot_rates(table: pd.DataFrame, *, outcomes: Sequence[str] = OUTCOMES, ax: Any = None
-               ) -> Any:
-    """Grouped bars of a `rates(...)` table with Wilson-interval error bars.
+def _table(data: pd.DataFrame, own: Sequence[str], made_by: str) -> pd.DataFrame | None:
+    """`data` when it is the `made_by(...)` table (has the columns `own`), None when it is a
+    feedback log frame (has none of them, and `decision`); else a ValueError saying what
+    to pass."""
+    present = [c for c in own if c in data.columns]
+    if len(present) == len(own):
+        return data
+    if not present and "decision" in data.columns:
+        return None
+    missing = [c for c in own if c not in data.columns]
+    raise ValueError(f"pass a feedback log frame (FeedbackLog.to_pandas()) or a "
+                     f"{made_by}(df) table; this frame has neither a `decision` column nor "
+                     f"the table's {missing} (columns: {list(data.columns)})")
 
-    >>> plot_rates(rates(df, "reviewer"))
+
+def plot_rates(data: pd.DataFrame, *, by: str | Sequence[str] = "action_name",
+               outcomes: Sequence[str] = OUTCOMES, ax: Any = None) -> Any:
+    """Grouped bars of a `rates(...)` table with Wilson-interval error bars; given the
+    feedback log frame itself, of `rates(data, by)`.
+
+    >>> plot_rates(rates(df, "reviewer"))       # or plot_rates(df, by="reviewer")
     """
+    table = _table(data, RATES_COLUMNS, "rates")
+    if table is None:
+        table = rates(data, by)
     keys = [c for c in table.columns
             if c not in ("decision", "count", "n", "rate", "ci_low", "ci_high")]
     ax = _axes(ax, (8, 3.5))
@@ -48,10 +75,18 @@ def plot_rates(table: pd.DataFrame, *, outcomes: Sequence[str] = OUTCOMES, ax: A
     return ax
 
 
-def plot_calibration(table: pd.DataFrame, *, ax: Any = None) -> Any:
+def plot_calibration(data: pd.DataFrame, *, by: str | Sequence[str] | None = None,
+                     bins: int = 10, ax: Any = None) -> Any:
     """A `reliability(...)` table: approve rate (Wilson CI) vs mean confidence per bin,
     marker area by count, the diagonal for perfect calibration; one line per group when
-    the table was grouped (`by=`)."""
+    the table was grouped (`by=`). Given the feedback log frame itself, of
+    `reliability(data, bins, by=by)`.
+
+    >>> plot_calibration(reliability(df, by="action_name"))   # or plot_calibration(df)
+    """
+    table = _table(data, CURVE_COLUMNS, "reliability")
+    if table is None:
+        table = reliability(data, bins, by=by)
     ax = _axes(ax, (4.5, 4.5))
     keys = [c for c in table.columns if c not in ("bin", "bin_low", "bin_high", "n",
                                                    "confidence", "approve_rate", "ci_low",

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from ._common import OUTCOMES, as_list, reviewed, wilson_interval, with_columns
+from ._common import OUTCOMES, as_list, keyed, reviewed, wilson_interval
 
 
 def rates(df: pd.DataFrame, by: str | Sequence[str] = "action_name", *,
@@ -15,12 +15,15 @@ def rates(df: pd.DataFrame, by: str | Sequence[str] = "action_name", *,
     `rate` = count / n and its Wilson interval `ci_low`..`ci_high`.
 
     Group by `action_name`, `gate`, `spectrum_level`, `reviewer`, or several columns.
-    Missing group values (e.g. no gate) form their own group.
+    Missing group values (e.g. no gate) form their own group, `(none)`. By `gate`, a
+    decision counts under each gate that fired ("threshold, confidence": under both), so
+    a gate's `n` is every review it asked for, and the `n` of all gates can add up to
+    more than the reviewed decisions.
 
     >>> rates(log.to_pandas(), "reviewer").query("decision == 'edit'")
     """
     keys = as_list(by)
-    df = with_columns(df, keys)
+    df = keyed(df, keys)
     rev = reviewed(df, [*keys, "decision"])
     counts = (rev.groupby([*keys, "decision"], observed=True, dropna=False).size()
               .unstack("decision", fill_value=0))

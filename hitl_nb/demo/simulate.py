@@ -142,8 +142,10 @@ def run_episodes(episodes: int, *, learning: bool, seed: int = 0,
 
 
 def run_experiment(episodes: int = 40, *, seed: int = 0,
+                   reviewer: SimulatedReviewer | None = None,
                    progress: Progress = None) -> pd.DataFrame:
-    """Both variants on the same orders (same seed), stacked: the learning curves."""
-    return pd.concat([run_episodes(episodes, learning=False, seed=seed, progress=progress),
-                      run_episodes(episodes, learning=True, seed=seed, progress=progress)],
+    """Both variants on the same orders (same seed) and `reviewer`, stacked: the learning
+    curves."""
+    return pd.concat([run_episodes(episodes, learning=learning, seed=seed, reviewer=reviewer,
+                                   progress=progress) for learning in (False, True)],
                      ignore_index=True)

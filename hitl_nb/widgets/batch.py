@@ -50,6 +50,8 @@ FREEZE_OVER = 100
 """Bulk actions over this many sessions keep the garbage collector off the old heap."""
 ROW_TEXT = 400
 """Longest reason / preview text sent per row (the full text is in the log)."""
+MAX_UNKNOWN_SHOWN = 10
+"""Unknown thread ids named in `from_threads`' error (the rest are counted)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -72,6 +74,12 @@ class _Pending:
     token: str
     filter: Filter
     keys: tuple[int, ...]
+
+
+def _never_ran(session: Session) -> bool:
+    """True when the graph's checkpointer holds no checkpoint for the session's thread
+    (asked only of sessions with nothing pending: a pause needs a checkpoint)."""
+    return session.graph.get_state(session.config).created_at is None
 
 
 def _short(text: str | None) -> str | None:
@@ -132,11 +140,21 @@ class BatchReview(anywidget.AnyWidget):
     @classmethod
     def from_threads(cls, graph: Any, thread_ids: Iterable[str], *, page_size: int = 25,
                      reviewer: str | None = None, **session_kwargs: Any) -> BatchReview:
-        """One `Session.attach` per thread (each with its own pending review)."""
+        """One `Session.attach` per thread (each with its own pending review). Raises
+        `ValueError` naming the ids the graph's checkpointer has no thread for (a typo,
+        or another checkpointer), rather than counting threads that never ran."""
         from .._session import Session
 
         sessions = [Session.attach(graph, {"configurable": {"thread_id": t}}, **session_kwargs)
                     for t in thread_ids]
+        unknown = [s.thread_id for s in sessions if not s.pending and _never_ran(s)]
+        if unknown:
+            shown = ", ".join(map(repr, unknown[:MAX_UNKNOWN_SHOWN]))
+            more = len(unknown) - MAX_UNKNOWN_SHOWN
+            raise ValueError(
+                f"no thread {shown}{f' (and {more} more)' if more > 0 else ''} in this "
+                "graph's checkpointer: pass the ids of threads that ran on it "
+                "(hitl_nb.inbox(graph) lists those with a pending review).")
         return cls(sessions, page_size=page_size, reviewer=reviewer)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
@@ -231,7 +249,8 @@ class BatchReview(anywidget.AnyWidget):
               **filters: Any) -> BatchReview:
         """Change the view: `action`, `risk`, `min_confidence`, `max_confidence`, `text`,
         `status` filter (a new filter starts at page 0), `sort`, `descending`, `page`.
-        A filter passed as None is cleared; one not passed is kept. `risk=NO_RISK`
+        A filter passed as None is cleared (`status=None`: back to the default,
+        pending); one not passed is kept. `risk=NO_RISK`
         (`BatchReview.NO_RISK`) keeps the items without a risk label."""
         current = self._query.to_json()
         if filters:

@@ -10,6 +10,7 @@ forged id runs no compensator. Refusals are shown on the item (`errors`) and kep
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +27,8 @@ UNDO_KEYS = frozenset({"type", "id", "nonce"})
 SHOWN = 50
 """Notifications kept in the widget (newest); older ones are counted, all are in the log."""
 MIN_INTERVAL = 0.1
-"""Seconds between two syncs while notifications pour in (the rest follow at the end of
-the cell), so an agent doing 10,000 things does not send 10,000 updates."""
+"""Seconds between two syncs while notifications pour in, so an agent doing 10,000
+things does not send 10,000 updates; what came in meanwhile follows on a timer."""
 
 
 class FeedWidget(anywidget.AnyWidget):
@@ -48,38 +49,36 @@ class FeedWidget(anywidget.AnyWidget):
         super().__init__(**kwargs)
         self.feed = feed
         self.refusals: list[str] = []
-        self._last_sync = 0.0
-        self._hooked = False
+        self._last_change_sync = 0.0
+        self._lock = threading.RLock()
+        self._timer: threading.Timer | None = None
         self.on_msg(self._on_message)
         feed.subscribe(self._changed)
         self._sync()
 
     def _changed(self) -> None:
-        if time.monotonic() - self._last_sync >= MIN_INTERVAL:
+        with self._lock:
+            wait = MIN_INTERVAL - (time.monotonic() - self._last_change_sync)
+            if wait <= 0:
+                self._sync_changes()
+            elif self._timer is None:
+                # Too soon: one timer sends what arrives meanwhile. Not the end of the cell:
+                # a run resumed by a click executes no cell, so that would never come.
+                self._timer = threading.Timer(wait, self._sync_changes)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _sync_changes(self) -> None:
+        """A sync the feed's changes asked for: the throttle counts these only."""
+        with self._lock:
+            self._last_change_sync = time.monotonic()
             self._sync()
-            return
-        if not self._hooked:  # too soon: flush when the running cell finishes
-            from IPython import get_ipython
-
-            shell = get_ipython()
-            if shell is None:
-                self._sync()
-                return
-            shell.events.register("post_execute", self._flush)
-            self._hooked = True
-
-    def _flush(self) -> None:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-        if shell is not None and self._hooked:
-            shell.events.unregister("post_execute", self._flush)
-        self._hooked = False
-        self._sync()
 
     def _sync(self) -> None:
-        self._last_sync = time.monotonic()
-        with self.hold_sync():
+        with self._lock, self.hold_sync():
+            if self._timer is not None:  # this sync sends what the timer waited for
+                self._timer.cancel()
+                self._timer = None
             self.total = len(self.feed.items)
             self.items = [n.to_json() for n in self.feed.items[-SHOWN:]]
 
@@ -117,3 +116,4 @@ class FeedWidget(anywidget.AnyWidget):
             self._refuse(key, str(exc))
         else:
             self.errors = {k: v for k, v in self.errors.items() if k != item.id}
+        self._sync()  # the click's outcome shows at once, not after the throttle

@@ -163,8 +163,8 @@ class ReviewWidget(anywidget.AnyWidget):
             # goes back whole, so a part of it just waits for the rest.
             submittable = (session._submittable() if isinstance(session, Session)
                            else bool(staged))
-            self.submit_token = (secrets.token_hex(16)
-                                 if staged and pending and submittable else "")
+            # (staged with nothing pending: decided elsewhere or before a restart, not sent)
+            self.submit_token = secrets.token_hex(16) if staged and submittable else ""
             self.problems = list(session.problems)
             self.status = session.status
             self.result = _pretty(session.result) if session.status == "done" else ""
