@@ -4,16 +4,11 @@ arguments differ from the logged row resumes nothing (`ArgsMismatch`)."""
 from __future__ import annotations
 
 import dataclasses
-import operator
-from typing import Annotated, Any
+from typing import Any
 
 import pytest
-from conftest import config
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
-from langgraph.types import Send
+from conftest import by_item, config, fan_out_graph
 from logrows import sql
-from typing_extensions import TypedDict
 
 import hitl_nb
 from hitl_nb._log import chain_row
@@ -60,27 +55,6 @@ def test_decision_changed_after_logging_resumes_nothing(tmp_path, graph, desk: S
 
 
 # -- several requests staged, one of them tampered before the single resume -------------------
-class Fan(TypedDict, total=False):
-    items: list[str]
-    done: Annotated[list[str], operator.add]
-
-
-def fan_out(executed: list[str]) -> Any:
-    def spread(state: Fan) -> list[Send]:
-        return [Send("publish", {"items": [item]}) for item in state["items"]]
-
-    def publish(state: Fan) -> dict[str, Any]:
-        decision = hitl_nb.ask(action="publish", args={"item": state["items"][0]})
-        executed.append(decision.args["item"])
-        return {"done": [decision.args["item"]]}
-
-    builder = StateGraph(Fan)
-    builder.add_node("publish", publish)
-    builder.add_conditional_edges(START, spread, ["publish"])
-    builder.add_edge("publish", END)
-    return builder.compile(checkpointer=InMemorySaver())
-
-
 @pytest.fixture
 def executed() -> list[str]:
     return []
@@ -88,17 +62,13 @@ def executed() -> list[str]:
 
 @pytest.fixture
 def fan(tmp_path, executed) -> hitl_nb.Session:
-    return hitl_nb.Session(fan_out(executed), config(),
+    return hitl_nb.Session(fan_out_graph(executed), config(),
                            log=hitl_nb.FeedbackLog(tmp_path / "audit.sqlite")
                            ).invoke({"items": ["alpha", "beta", "gamma"]})
 
 
-def ids(session: hitl_nb.Session) -> dict[str, str]:
-    return {r.args["item"]: r.request_id for r in session.pending}
-
-
 def test_staged_decision_changed_before_the_resume_resumes_nothing(fan, executed):
-    rid = ids(fan)
+    rid = by_item(fan)
     staged = fan.approve(rid["alpha"])
     fan._staged[rid["alpha"]] = dataclasses.replace(staged, args={"item": "EVIL"})
     fan.approve(rid["beta"])
@@ -106,7 +76,7 @@ def test_staged_decision_changed_before_the_resume_resumes_nothing(fan, executed
         fan.approve(rid["gamma"])
     assert executed == []
     assert len(fan.graph.get_state(fan.config).interrupts) == 3
-    assert list(ids(fan)) == ["alpha"]
+    assert list(by_item(fan)) == ["alpha"]
     assert sorted(fan.staged) == sorted([rid["beta"], rid["gamma"]])
 
     fan.approve(rid["alpha"])
@@ -125,7 +95,7 @@ def rewrite_last_row(path, request_id: str, **changes: Any) -> None:
 
 
 def test_logged_row_changed_before_the_resume_resumes_nothing(fan, executed):
-    rid = ids(fan)
+    rid = by_item(fan)
     fan.approve(rid["alpha"])
     fan.approve(rid["beta"])
     evil = {"item": "EVIL"}
@@ -133,11 +103,11 @@ def test_logged_row_changed_before_the_resume_resumes_nothing(fan, executed):
     with pytest.raises(hitl_nb.ArgsMismatch, match=rf"request '{rid['beta']}': its arguments"):
         fan.approve(rid["gamma"])
     assert executed == []
-    assert list(ids(fan)) == ["beta"]
+    assert list(by_item(fan)) == ["beta"]
 
 
 def test_logged_row_edited_in_place_resumes_nothing(fan, executed):
-    rid = ids(fan)
+    rid = by_item(fan)
     fan.approve(rid["alpha"])
     fan.approve(rid["beta"])
     sql(fan.log.path, "UPDATE entries SET body = replace(body, '\"beta\"', '\"EVIL\"') "

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import operator
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import pytest
-from conftest import config, plain_graph
+from conftest import by_item, config, fan_out_graph, plain_graph
 from langchain_core.messages import HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import Send
 from typing_extensions import TypedDict
 
 import hitl_nb
@@ -137,37 +135,9 @@ def test_stop_twice_or_on_a_finished_run_is_refused(graph, desk: SupportDesk):
     assert decisions() == ["stop"]
 
 
-class FanState(TypedDict, total=False):
-    items: list[str]
-    done: Annotated[list[str], operator.add]
-
-
-def fan_out(executed: list[str]) -> Any:
-    def spread(state: FanState) -> list[Send]:
-        return [Send("publish", {"items": [item]}) for item in state["items"]]
-
-    def publish(state: FanState) -> dict[str, Any]:
-        item = state["items"][0]
-        decision = hitl_nb.ask(action="publish", args={"item": item})
-        if decision.action == "reject":
-            return {"done": [f"{item}: rejected"]}
-        executed.append(decision.args["item"])
-        return {"done": [f"{item}: published"]}
-
-    builder = StateGraph(FanState)
-    builder.add_node("publish", publish)
-    builder.add_conditional_edges(START, spread, ["publish"])
-    builder.add_edge("publish", END)
-    return builder.compile(checkpointer=InMemorySaver())
-
-
-def by_item(session: hitl_nb.Session) -> dict[str, str]:
-    return {r.args["item"]: r.request_id for r in session.pending}
-
-
 def test_stop_with_parallel_requests_logs_each_and_drops_staged_decisions():
     executed: list[str] = []
-    session = hitl_nb.Session(fan_out(executed), config()).invoke({"items": ["a", "b", "c"]})
+    session = hitl_nb.Session(fan_out_graph(executed), config()).invoke({"items": ["a", "b", "c"]})
     session.approve(by_item(session)["a"])  # staged, not yet sent
     stopped = session.stop("not today")
     assert len(stopped) == 3
@@ -404,7 +374,7 @@ def test_undo_of_a_redirect_brings_the_original_action_back(graph, desk: Support
 
 def test_undo_of_a_staged_parallel_decision_takes_it_back_without_forking():
     executed: list[str] = []
-    graph = fan_out(executed)
+    graph = fan_out_graph(executed)
     session = hitl_nb.Session(graph, config()).invoke({"items": ["a", "b", "c"]})
     ids = by_item(session)
     session.approve(ids["a"])
@@ -422,7 +392,7 @@ def test_undo_after_a_batch_reopens_everything_sent_with_it():
     executed: list[str] = []
     reverted: list[str] = []
     hitl_nb.compensate("publish", lambda args: reverted.append(args["item"]))
-    session = hitl_nb.Session(fan_out(executed), config()).invoke({"items": ["a", "b", "c"]})
+    session = hitl_nb.Session(fan_out_graph(executed), config()).invoke({"items": ["a", "b", "c"]})
     ids = by_item(session)
     session.approve(ids["a"])
     session.approve(ids["b"])

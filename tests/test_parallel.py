@@ -6,39 +6,14 @@ import operator
 from typing import Annotated, Any
 
 import pytest
-from conftest import config, send
+from conftest import by_item, config, fan_out_graph, send
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import Send
 from typing_extensions import TypedDict
 
 import hitl_nb
 
 WIDGET_ITEMS = ["alpha", "beta", "gamma"]
-
-
-class FanState(TypedDict, total=False):
-    items: list[str]
-    done: Annotated[list[str], operator.add]
-
-
-def fan_out_graph(executed: list[str]) -> Any:
-    def spread(state: FanState) -> list[Send]:
-        return [Send("publish", {"items": [item]}) for item in state["items"]]
-
-    def publish(state: FanState) -> dict[str, Any]:
-        item = state["items"][0]
-        decision = hitl_nb.ask(action="publish", args={"item": item}, reason=f"publish {item}?")
-        if decision.action == "reject":
-            return {"done": [f"{item}: rejected"]}
-        executed.append(decision.args["item"])  # the side effect, after the review
-        return {"done": [f"{item}: published as {decision.args['item']}"]}
-
-    builder = StateGraph(FanState)
-    builder.add_node("publish", publish)
-    builder.add_conditional_edges(START, spread, ["publish"])
-    builder.add_edge("publish", END)
-    return builder.compile(checkpointer=InMemorySaver())
 
 
 @pytest.fixture
@@ -49,10 +24,6 @@ def executed() -> list[str]:
 @pytest.fixture
 def session(executed) -> hitl_nb.Session:
     return hitl_nb.Session(fan_out_graph(executed), config()).invoke({"items": WIDGET_ITEMS})
-
-
-def by_item(session: hitl_nb.Session) -> dict[str, str]:
-    return {r.args["item"]: r.request_id for r in session.pending}
 
 
 def test_all_branches_are_pending_at_once(session):
