@@ -425,6 +425,23 @@ def _in_progress(session: Session, what: str) -> DecisionError:
                          "hitl_nb.emergency_stop().")
 
 
+def end_run(session: Session, config: dict[str, Any], record: StopRecord) -> None:
+    """Mark the thread stopped at checkpoint `config`, for good (also after a restart)."""
+    # as_node=END with no values clears the paused tasks: nothing is resumed, ever.
+    session.graph.update_state({**config, "metadata": {STOP_KEY: record.to_json()}},
+                               None, as_node="__end__")
+
+
+def reject_breakpoint(session: Session, request: ReviewRequest, decision: Decision) -> None:
+    """A rejected static breakpoint ends the run like `stop`: the node never runs."""
+    config = {"configurable": {**session.config["configurable"], "checkpoint_ns": "",
+                               "checkpoint_id": request.checkpoint_id}}
+    end_run(session, config, StopRecord(
+        reason=decision.message or f"rejected before {request.action}",
+        reviewer=decision.reviewer, stopped_at=decision.decided_at,
+        request_ids=(request.request_id,), checkpoint_id=request.checkpoint_id))
+
+
 # -- stop ---------------------------------------------------------------------------------
 def stop(session: Session, reason: str | None = None, *,
          reviewer: str | None = None) -> list[Decision]:
@@ -459,9 +476,7 @@ def stop(session: Session, reason: str | None = None, *,
                             stopped_at=decisions[0].decided_at,
                             request_ids=tuple(r.request_id for r in requests),
                             checkpoint_id=checkpoint_id)
-        # as_node=END with no values clears the paused tasks: nothing is resumed, ever.
-        session.graph.update_state({**snap.config, "metadata": {STOP_KEY: record.to_json()}},
-                                   None, as_node="__end__")
+        end_run(session, snap.config, record)
         _close(session, requests, decisions)
         session.error = None
         session.refresh()

@@ -614,7 +614,7 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
             if decision.action == "approve":
                 self._run(None)
             else:
-                self.status = "stopped"
+                _override.reject_breakpoint(self, request, decision)
                 self.refresh()
             return
         self._staged[request.request_id] = decision

@@ -159,3 +159,44 @@ def test_rows_written_inside_a_run_go_to_the_sessions_log():
     session.approve()
     assert logs == [mine, mine]
     assert run_log() is hitl_nb.log()  # outside a run: the kernel default
+
+
+def breakpoint_graph(ran: list[int]) -> Any:
+    def prepare(state: S) -> dict[str, Any]:
+        return {"topic": "owls"}
+
+    def publish(state: S) -> dict[str, Any]:
+        ran.append(1)
+        return {"sent": state["topic"]}
+
+    builder = StateGraph(S)
+    builder.add_node("prepare", prepare)
+    builder.add_node("publish", publish)
+    builder.add_edge(START, "prepare")
+    builder.add_edge("prepare", "publish")
+    return builder.compile(checkpointer=InMemorySaver(), interrupt_before=["publish"])
+
+
+def test_a_static_breakpoint_approved_runs_the_node():
+    ran: list[int] = []
+    session = hitl_nb.Session(breakpoint_graph(ran), config()).invoke({})
+    [request] = session.pending
+    assert (request.kind, request.action, request.allowed) == ("breakpoint", "publish",
+                                                               ("approve", "reject"))
+    session.approve()
+    assert (ran, session.status, session.result["sent"]) == ([1], "done", "owls")
+
+
+def test_a_static_breakpoint_rejected_ends_the_run_for_good():
+    ran: list[int] = []
+    graph, cfg = breakpoint_graph(ran), config()
+    session = hitl_nb.Session(graph, cfg).invoke({})
+    session.reject("not today")
+    assert (ran, session.status, session.pending) == ([], "stopped", [])
+    assert "not today" in str(session.stopped)
+    later = hitl_nb.Session(graph, cfg)  # another view, or after a restart
+    assert (later.status, later.pending) == ("stopped", [])
+    with pytest.raises(hitl_nb.Stopped):
+        later.invoke(None)
+    assert ran == []
+    assert [r["decision"] for r in hitl_nb.log()] == ["reject"]
