@@ -3,7 +3,6 @@ decided, guarded by a one-time token like Stop and Undo; nothing is decided twic
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,7 +15,6 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 from typing_extensions import TypedDict
 
 import hitl_nb
-from hitl_nb import _override
 from hitl_nb.adapters import pydantic_ai as pydantic_ai_adapter
 
 
@@ -45,11 +43,7 @@ class Gateway:
         return builder.compile(checkpointer=InMemorySaver())
 
 
-@pytest.fixture(autouse=True)
-def clean_overrides() -> Iterator[None]:
-    _override.reset()
-    yield
-    _override.reset()
+pytestmark = pytest.mark.usefixtures("clean_overrides")  # conftest: a clean kill switch
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from conftest import open_notebook
 from playwright.sync_api import Page, expect
+from test_confirm_lab import FAN_OUT  # two `publish` branches, each `hitl_nb.ask`s
 
 FLAKY = """%load_ext hitl_nb
 import hitl_nb
@@ -66,37 +67,6 @@ def test_retry_after_the_step_raised_runs_it_once_with_the_decision_given(page: 
     assert page.log.errors == []  # type: ignore[attr-defined]
 
 
-FAN_OUT = """%load_ext hitl_nb
-import operator
-from typing import Annotated
-from typing_extensions import TypedDict
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
-from langgraph.types import Send
-import hitl_nb
-
-ran = []   # each publish that went through, once per decision sent
-
-class Fan(TypedDict, total=False):
-    items: list[str]
-    done: Annotated[list[str], operator.add]
-
-def spread(state):
-    return [Send("publish", {"items": [item]}) for item in state["items"]]
-
-def publish(state):
-    item = state["items"][0]
-    decision = hitl_nb.ask(action=f"publish_{item}", args={"item": item})
-    ran.append(f"{item}:{decision.action}")
-    return {"done": [f"{item}:{decision.action}"]}
-
-builder = StateGraph(Fan)
-builder.add_node("publish", publish)
-builder.add_conditional_edges(START, spread, ["publish"])
-builder.add_edge("publish", END)
-fan = builder.compile(checkpointer=InMemorySaver())
-config = {"configurable": {"thread_id": "restart"}}"""
-
 BEFORE_RESTART = """first = hitl_nb.Session(fan, config)
 first.invoke({"items": ["alpha", "beta"]})
 first.approve(next(r.request_id for r in first.pending if r.args["item"] == "alpha"))
@@ -114,16 +84,16 @@ def test_a_decision_staged_before_a_restart_is_shown_and_sent_with_the_rest(page
     pending = widget.get_by_test_id("hitl-request")
     expect(pending).to_have_count(1)
     expect(pending.get_by_test_id("hitl-action")).to_have_text("publish_beta")
-    assert nb.run_cell_code("print(ran)") == "[]"  # nothing was sent before the click
+    # nothing was sent before the click: no branch has finished
+    assert nb.run_cell_code("print(fan.get_state(config).values['done'])") == "[]"
     pending.get_by_role("button", name="Approve publish_beta").click()
     expect(widget.get_by_test_id("hitl-status")).to_have_text("done")
     expect(widget.get_by_test_id("hitl-result")).to_contain_text("alpha:approve")
     expect(widget.get_by_test_id("hitl-result")).to_contain_text("beta:approve")
-    out = nb.run_cell_code(
+    out = nb.run_cell_code(  # `done` adds up: a branch that ran twice would be there twice
         "df = hitl_nb.log().to_pandas()\n"
-        "print(sorted(ran), sorted(fan.get_state(config).values['done']), list(df.decision))")
-    assert out == ("['alpha:approve', 'beta:approve'] ['alpha:approve', 'beta:approve'] "
-                   "['approve', 'approve']")
+        "print(sorted(fan.get_state(config).values['done']), list(df.decision))")
+    assert out == "['alpha:approve', 'beta:approve'] ['approve', 'approve']"
     assert page.log.errors == []  # type: ignore[attr-defined]
 
 
