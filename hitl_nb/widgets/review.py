@@ -243,6 +243,7 @@ class ReviewWidget(anywidget.AnyWidget):
         """One token per failure: kept while the same error shows (a redraw does not
         spend it), new for a new error or once the last one was spent."""
         if session.status != "error" or session.error is None:
+            self._retry_for = None  # let the old error (and its traceback's frames) go
             return ""
         if session.error is self._retry_for and self.retry_token:
             return self.retry_token
