@@ -415,10 +415,18 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
         return self
 
     def retry(self) -> Session:
-        """Run the thread again from its last checkpoint (after the graph raised)."""
+        """Run the thread again from its last checkpoint (after the graph raised): the
+        failed step runs with what was already decided; nothing is decided again.
+        Raises `StaleDecision` when the run has not raised (nothing ran), or re-raises
+        what the graph raises again (then kept in `error`)."""
         _override.ensure_may_decide(self)
-        self.error = None
-        self._run(None)
+        with self._exclusive():
+            if self.status not in ("error", "halted"):  # halted: by the emergency stop
+                raise StaleDecision(f"nothing to retry {self._where}: the run is "
+                                    f"{self.status}, not failed; nothing ran.")
+            self.error = None
+            self._run(None)
+        self.expire_overdue()  # paused again on a request already past its deadline
         return self
 
     def _set_options(self, options: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 import uuid
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import pytest
@@ -14,7 +15,7 @@ from langgraph.types import Send, interrupt
 from typing_extensions import TypedDict
 
 import hitl_nb
-from hitl_nb import _log, _notify, _policy
+from hitl_nb import _log, _notify, _override, _policy
 from hitl_nb.demo import SupportDesk, support_agent
 
 
@@ -38,6 +39,15 @@ def no_registered_policies(monkeypatch: pytest.MonkeyPatch) -> None:
     """`policy.interrupt_on(tools)` registers kernel-wide: one test's tools must not
     gate another's."""
     monkeypatch.setattr(_policy, "_by_tool", {})
+
+
+@pytest.fixture
+def clean_overrides() -> Iterator[None]:
+    """Compensations forgotten and the kill switch released around the test (files that
+    engage them: `pytestmark = pytest.mark.usefixtures("clean_overrides")`)."""
+    _override.reset()
+    yield
+    _override.reset()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -16,7 +16,6 @@ from langgraph.types import Command
 from typing_extensions import TypedDict
 
 import hitl_nb
-from hitl_nb import _override
 from hitl_nb._schema import Decision
 from hitl_nb.demo import ScriptedSupportModel, SupportDesk, support_agent
 
@@ -24,11 +23,7 @@ REFUND = {"messages": [("user", "refund order 1042")]}
 WAIT = 10  # seconds; a handshake that takes longer has failed
 
 
-@pytest.fixture(autouse=True)
-def clean_overrides() -> Iterator[None]:
-    _override.reset()
-    yield
-    _override.reset()
+pytestmark = pytest.mark.usefixtures("clean_overrides")  # conftest: a clean kill switch
 
 
 def test_a_paused_run_refuses_every_decision_that_would_resume_it(graph, desk: SupportDesk):

@@ -25,11 +25,7 @@ REFUND = {"messages": [("user", "refund order 1042")]}
 PROPOSED = {"order": 1042, "amount": 80.0, "note": "customer request"}  # order 1042 totals 80
 
 
-@pytest.fixture(autouse=True)
-def clean_overrides() -> Iterator[None]:
-    _override.reset()
-    yield
-    _override.reset()
+pytestmark = pytest.mark.usefixtures("clean_overrides")  # conftest: a clean kill switch
 
 
 @pytest.fixture(params=["memory", "sqlite"])

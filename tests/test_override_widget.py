@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from conftest import config, send
 
 import hitl_nb
-from hitl_nb import _override
 from hitl_nb.demo import SupportDesk
 
 REFUND = {"messages": [("user", "refund order 1042")]}
 
 
-@pytest.fixture(autouse=True)
-def clean_overrides() -> Iterator[None]:
-    _override.reset()
-    yield
-    _override.reset()
+pytestmark = pytest.mark.usefixtures("clean_overrides")  # conftest: a clean kill switch
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 
 const ACTION_LABELS = { approve: "Approve", edit: "Edit", reject: "Reject", respond: "Respond" };
 const TRAITS = ["status", "requests", "history", "history_total", "pending_total", "errors", "problems", "result", "error", "submit_token",
-  "emergency", "stopped", "stop_token", "undo_token", "undo_request_id", "notice", "override_errors", "overrides", "reviewer", "delegated"];
+  "emergency", "stopped", "stop_token", "undo_token", "undo_request_id", "retry_token", "notice", "override_errors", "overrides", "reviewer", "delegated"];
 const PAST = {
   approve: "Approved", edit: "Edited", reject: "Rejected", respond: "Responded",
   stop: "Stopped", redirect: "Redirected", override: "Done by hand",
@@ -407,6 +407,28 @@ function stopBar(token, error, send) {
   ]);
 }
 
+/**
+ * After a step raised: run it again with what was already decided (Session.retry).
+ * @param {string} token
+ * @param {string} error  why the last retry was refused ("" when it was not)
+ * @param {(msg: object) => void} send
+ */
+function retryBar(token, error, send) {
+  const button = /** @type {HTMLButtonElement} */ (h("button", {
+    cls: "hitl-button hitl-retry",
+    text: "Retry",
+    attrs: { type: "button", "data-testid": "hitl-retry", "aria-label": "Retry the failed step with what was already decided" },
+  }));
+  button.addEventListener("click", () => {
+    button.disabled = true; // one click, one run
+    send({ type: "retry", token });
+  });
+  return h("div", { cls: "hitl-retrybar", attrs: { "data-testid": "hitl-retrybar" } }, [
+    h("span", { text: "Fix the cause, then run the step again with what was decided (nothing is decided twice)." }), button,
+    h("p", { cls: "hitl-error", text: error, attrs: { role: "alert", "data-testid": "hitl-retry-error" } }),
+  ]);
+}
+
 /** @type {import("npm:@anywidget/types").Render} */
 function render({ model, el }) {
   const root = h("div", { cls: "hitl-root", attrs: { "data-testid": "hitl-review" } });
@@ -498,6 +520,8 @@ function render({ model, el }) {
     if (model.get("error")) {
       root.append(h("pre", { cls: "hitl-graph-error", text: `The graph raised after resuming:\n${model.get("error")}`, attrs: { role: "alert", "data-testid": "hitl-graph-error" } }));
     }
+    if (model.get("retry_token")) root.append(retryBar(model.get("retry_token"), overrideErrors.retry ?? "", send));
+    else if (overrideErrors.retry) root.append(h("p", { cls: "hitl-error", text: overrideErrors.retry, attrs: { role: "alert", "data-testid": "hitl-retry-error" } }));
     if (status === "done") {
       root.append(h("div", { cls: "hitl-result", attrs: { "data-testid": "hitl-result" } }, [
         h("p", { cls: "hitl-label", text: "Final result" }),

@@ -8,8 +8,10 @@ nothing. Refusals are shown on the card (`errors`) and kept in `refusals`.
 
 Override controls send `{"type": "stop", "token", "reason"}` (token issued per paused
 state), `{"type": "redirect", "request_id", "nonce", "instructions"}` (the card's nonce)
-and `{"type": "undo", "request_id", "token"}` (for the last decided card only); each
-token is spent once, and refusals appear beside the control (`override_errors`).
+and `{"type": "undo", "request_id", "token"}` (for the last decided card only); after a
+step raised, `{"type": "retry", "token"}` runs it again with what was decided
+(`Session.retry`). Each token is spent once, and refusals appear beside the control
+(`override_errors`).
 
 Co-editing (`hitl_nb._collab`): a card of a draft also sends `{"type": "diff",
 "request_id", "nonce", "text"}` while the reviewer types; it changes nothing (the nonce is
@@ -44,6 +46,7 @@ DECISION_KEYS = frozenset({"type", "request_id", "nonce", "action", "args", "mes
 SUBMIT_KEYS = frozenset({"type", "token"})
 STOP_KEYS = frozenset({"type", "token", "reason"})
 UNDO_KEYS = frozenset({"type", "request_id", "token"})
+RETRY_KEYS = frozenset({"type", "token"})
 REDIRECT_KEYS = frozenset({"type", "request_id", "nonce", "instructions"})
 DIFF_KEYS = frozenset({"type", "request_id", "nonce", "text"})
 HISTORY_SHOWN = 25
@@ -61,6 +64,13 @@ def _decided_json(request: ReviewRequest, decision: Decision, staged: bool,
             "message": decision.message,
             "rating": decision.rating, "comment": decision.comment,
             "reviewer": decision.reviewer, "decided_at": decision.decided_at.isoformat()}
+
+
+def _token_matches(content: dict[str, Any], keys: frozenset[str], issued: str) -> bool:
+    """The message has only `keys` and carries the one-time token issued (none: refused)."""
+    token = content.get("token")
+    return not set(content) - keys and bool(issued) and isinstance(token, str) \
+        and secrets.compare_digest(token, issued)
 
 
 def _readable(value: Any) -> Any:
@@ -107,10 +117,13 @@ class ReviewWidget(anywidget.AnyWidget):
     stop_token = traitlets.Unicode("").tag(sync=True)
     undo_token = traitlets.Unicode("").tag(sync=True)
     undo_request_id = traitlets.Unicode("").tag(sync=True)
+    retry_token = traitlets.Unicode("").tag(sync=True)
+    """Offered while the run's step raised (status "error"): Retry sends it once."""
     notice = traitlets.Unicode("").tag(sync=True)
     override_errors: traitlets.Dict[str, str] = traitlets.Dict({}).tag(sync=True)
     overrides = traitlets.Bool(False).tag(sync=True)
-    """Stop, Undo, Redirect and Done by hand: LangGraph sessions only (adapters lack them)."""
+    """Stop, Undo, Redirect, Done by hand and Retry: LangGraph sessions only (adapters lack
+    them)."""
     diffs: traitlets.Dict[str, Any] = traitlets.Dict({}).tag(sync=True)
     """Co-editing: request id -> word diff of the reviewer's text against the draft."""
     delegated: traitlets.List[str] = traitlets.List([]).tag(sync=True)
@@ -123,6 +136,7 @@ class ReviewWidget(anywidget.AnyWidget):
         self._nonces: dict[str, str] = {}
         self._decided_cache: dict[tuple[str, bool, bool], dict[str, Any]] = {}
         self._tracks: dict[str, dict[str, Any] | None] = {}
+        self._retry_for: BaseException | None = None  # the error retry_token was issued for
         self.on_msg(self._on_message)
         session.subscribe(self._sync)
         _reviewer.subscribe(self._sync)  # hitl_nb.reviewer(...) changes who may click
@@ -208,6 +222,7 @@ class ReviewWidget(anywidget.AnyWidget):
         self.overrides = isinstance(session, Session)
         if not isinstance(session, Session):
             self.stop_token = self.undo_token = self.undo_request_id = self.notice = ""
+            self.retry_token = ""
             return
         record = session.stopped
         self.emergency = str(halt) if halt else ""
@@ -221,7 +236,19 @@ class ReviewWidget(anywidget.AnyWidget):
         self.undo_request_id = session.history[last][0].request_id if undoable else ""
         self.undo_token = secrets.token_hex(16) if undoable else ""
         self.notice = _override.notice(session)
+        self.retry_token = self._fresh_retry_token(session)
         self.override_errors = {}
+
+    def _fresh_retry_token(self, session: Session) -> str:
+        """One token per failure: kept while the same error shows (a redraw does not
+        spend it), new for a new error or once the last one was spent."""
+        if session.status != "error" or session.error is None:
+            self._retry_for = None  # let the old error (and its traceback's frames) go
+            return ""
+        if session.error is self._retry_for and self.retry_token:
+            return self.retry_token
+        self._retry_for = session.error
+        return secrets.token_hex(16)
 
     def _refuse(self, request_id: Any, reason: str) -> None:
         self.refusals.append(reason)
@@ -229,9 +256,7 @@ class ReviewWidget(anywidget.AnyWidget):
         self.errors = {**self.errors, key: reason}
 
     def _on_submit(self, content: dict[str, Any]) -> None:
-        token = content.get("token")
-        if set(content) - SUBMIT_KEYS or not self.submit_token or not isinstance(token, str) \
-                or not secrets.compare_digest(token, self.submit_token):
+        if not _token_matches(content, SUBMIT_KEYS, self.submit_token):
             self._refuse(None, "refused: stale or forged submit; nothing resumed.")
             return
         self.submit_token = ""
@@ -243,9 +268,7 @@ class ReviewWidget(anywidget.AnyWidget):
             self._sync()
 
     def _on_stop(self, session: Session, content: dict[str, Any]) -> None:
-        token = content.get("token")
-        if set(content) - STOP_KEYS or not self.stop_token or not isinstance(token, str) \
-                or not secrets.compare_digest(token, self.stop_token):
+        if not _token_matches(content, STOP_KEYS, self.stop_token):
             self._refuse_override("stop", "refused: stale or forged stop; nothing changed.")
             return
         self.stop_token = ""  # spent: a second click is a replay
@@ -256,9 +279,8 @@ class ReviewWidget(anywidget.AnyWidget):
             self._refuse_override("stop", str(exc))
 
     def _on_undo(self, session: Session, content: dict[str, Any]) -> None:
-        token, request_id = content.get("token"), content.get("request_id")
-        if set(content) - UNDO_KEYS or not self.undo_token or not isinstance(token, str) \
-                or not secrets.compare_digest(token, self.undo_token) \
+        request_id = content.get("request_id")
+        if not _token_matches(content, UNDO_KEYS, self.undo_token) \
                 or request_id != self.undo_request_id:
             self._refuse_override("undo", "refused: stale or forged undo (not the last "
                                           "decision, or already undone); nothing changed.")
@@ -270,6 +292,25 @@ class ReviewWidget(anywidget.AnyWidget):
             self._sync()
             self._refuse_override("undo", str(exc))
         except (Exception, _override.EmergencyStop):  # the graph's own error: see `error`
+            self._sync()
+
+    def _on_retry(self, session: Session, content: dict[str, Any]) -> None:
+        """Run the failed step again with what was decided; one token, one run."""
+        if session.status != "error":
+            self._refuse_override("retry", f"refused: nothing to retry, the run is "
+                                           f"{session.status} (Retry is for a step that "
+                                           "raised); nothing ran.")
+            return
+        if not _token_matches(content, RETRY_KEYS, self.retry_token):
+            self._refuse_override("retry", "refused: stale or forged retry; nothing ran.")
+            return
+        self.retry_token = ""  # spent before anything runs: a second click is a replay
+        try:
+            session.retry()
+        except DecisionError as exc:
+            self._sync()
+            self._refuse_override("retry", str(exc))
+        except (Exception, _override.EmergencyStop):  # raised again: the new error shows
             self._sync()
 
     def _on_redirect(self, session: Session, content: dict[str, Any]) -> None:
@@ -317,7 +358,7 @@ class ReviewWidget(anywidget.AnyWidget):
             self._on_submit(content)
             return
         kind = content.get("type") if isinstance(content, dict) else None
-        handler = {"stop": self._on_stop, "undo": self._on_undo,
+        handler = {"stop": self._on_stop, "undo": self._on_undo, "retry": self._on_retry,
                    "redirect": self._on_redirect}.get(str(kind))
         if handler is not None:
             if isinstance(self.session, Session):
