@@ -1,7 +1,7 @@
 """hitl_nb: human-in-the-loop review of AI agents, native to Jupyter.
 
 >>> %load_ext hitl_nb
->>> graph.invoke({"request": "refund order 1042"}, config)   # renders a review widget
+>>> graph.invoke({"messages": [("user", "refund order 1042")]}, config)  # a review widget
 >>> hitl_nb.log().to_pandas()                                 # one row per decision
 """
 

@@ -177,7 +177,8 @@ def guard(policy: Policy, target: Any, *, confidence: Source = None, risk: Sourc
     """Put `policy` in front of `target`: a function, a LangChain tool or a `ToolNode`.
 
     >>> @policy.guard
-    ... def issue_refund(order: int, amount: float) -> str: ...
+    ... def issue_refund(order: int, amount: float) -> str:
+    ...     """Refund `amount` on `order`."""       # ToolNode needs a description
     >>> tools = policy.guard(ToolNode([lookup_order, issue_refund]))   # a graph node
 
     `confidence` / `risk`: a value or ``(action, args) -> value`` (a `ToolNode` reads

@@ -142,6 +142,8 @@ def inbox(graph: Any, *, log: FeedbackLog | None = None,
     ...                                                check_same_thread=False)))
     >>> hitl_nb.inbox(graph, log=hitl_nb.FeedbackLog("decisions.sqlite"))
 
+    A thread whose step raised after a decision is listed too (its widget shows the
+    error and Retry), and so is one with a decision logged but not yet sent (Submit).
     `threads` limits the search to those ids; the other keywords go to each `Session`.
     Requests whose deadline passed meanwhile get their default on the way (logged).
     A thread whose stored request cannot be read back is left out and named in
@@ -158,7 +160,8 @@ def inbox(graph: Any, *, log: FeedbackLog | None = None,
         except LogIntegrityError as exc:  # one bad stored row must not hide other threads
             problems.append(f"thread {thread_id!r} cannot be opened: {exc}")
             continue
-        if session.pending or session.problems:
+        # waiting for a person: a decision, a submit of one decided elsewhere, or a retry
+        if session.pending or session.problems or session.staged or session.status == "error":
             sessions.append(session)
     sessions.sort(key=lambda s: min((r.requested_at for r in s.pending), default=utcnow()))
     return Inbox(sessions, problems)

@@ -351,7 +351,7 @@ class FeedbackLog:
 
     >>> log = FeedbackLog()                       # in memory (the kernel default)
     >>> log = hitl_nb.use_log("audit.sqlite")     # durable, and the kernel default
-    >>> session = Session(graph, config)          # decisions land in `log`
+    >>> session = Session(graph, config).invoke(inputs)   # decisions land in `log`
     >>> log.verify()                              # OK, or the first tampered entry
     >>> df = log.to_pandas()                      # one row per decision
 
@@ -363,7 +363,7 @@ class FeedbackLog:
     >>> sessions = [Session.attach(graph, {"configurable": {"thread_id": t}})
     ...             for t in threads]                              # the checkpoint decides
     >>> open_now = [r for s in sessions for r in s.pending]       # what is still pending
-    >>> log.rows_for(open_now[0].request_id)        # e.g. the first of two approvals
+    >>> log.rows_for(open_now[0].request_id)  # [] until decided; or the first of two approvals
 
     With a path, every `record` is one SQLite transaction (WAL, `synchronous=FULL`):
     when it returns, the row survives `kill -9` of the kernel and a power cut. Several

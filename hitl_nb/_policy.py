@@ -15,7 +15,7 @@ of approvers wins, and the explanation names every gate that fired.
 >>> verdict = policy.evaluate("issue_refund", {"amount": 80.0}, confidence=0.42)
 >>> verdict.level, verdict.required_roles
 ('confirm', ('finance',))
->>> print(verdict.explanation.replace("; ", "\n"))
+>>> print(verdict.explanation.replace("; ", "\\n"))
 amount 80.0 > 50 (threshold:refund_amount)
 confidence 0.42 < 0.6 (confidence)
 issue_refund needs role finance (role:finance)

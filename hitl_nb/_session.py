@@ -130,7 +130,7 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
     """Drive one graph and thread; review what it pauses for.
 
     >>> session = Session(graph, {"configurable": {"thread_id": "t1"}})
-    >>> session.invoke({"request": "refund order 1042"})   # shows the review widget
+    >>> session.invoke({"messages": [("user", "refund order 1042")]})  # the review widget
     >>> session.approve(rating=5)                          # or click Approve
     >>> session.result
 

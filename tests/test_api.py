@@ -39,6 +39,14 @@ def test_public_names_are_pinned():
         assert hasattr(hitl_nb, name), name
 
 
+def test_the_readme_api_table_names_every_public_name():
+    readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
+    table = readme[readme.index("## Python API"):readme.index("## Safety")]
+    spans = re.findall(r"`([^`]+)`", table)
+    named = {word for span in spans for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", span)}
+    assert sorted(set(hitl_nb.__all__) - named) == []
+
+
 def test_widget_javascript_never_parses_html_from_strings():
     sources = sorted(WIDGETS.glob("*.js"))
     assert sources, "no widget JavaScript found"

@@ -178,3 +178,18 @@ def test_two_kernels_approving_at_once_run_the_action_once(tmp_path: Path):
         assert [r["decision"] for r in log if r["action_name"] == "issue_refund"] == [
             "approve"]
         assert log.verify().ok
+
+
+def test_the_inbox_lists_a_run_that_raised_after_a_decision_with_retry():
+    outcome = {"fail": True}
+    graph, cfg = flaky_charge(outcome), config()
+    with pytest.raises(RuntimeError, match="gateway down"):
+        hitl_nb.Session(graph, cfg).invoke({}).approve()
+    box = hitl_nb.inbox(graph)
+    [session] = list(box)
+    assert (session.thread_id, session.status) == (cfg["configurable"]["thread_id"], "error")
+    assert session.widget().retry_token
+    outcome["fail"] = False
+    session.retry()
+    assert outcome["runs"] == ["approve"]
+    assert len(hitl_nb.inbox(graph)) == 0
