@@ -178,7 +178,7 @@ def guard(policy: Policy, target: Any, *, confidence: Source = None, risk: Sourc
 
     >>> @policy.guard
     ... def issue_refund(order: int, amount: float) -> str:
-    ...     """Refund `amount` on `order`."""       # ToolNode needs a description
+    ...     "Refund `amount` on `order`."       # a ToolNode needs a description
     >>> tools = policy.guard(ToolNode([lookup_order, issue_refund]))   # a graph node
 
     `confidence` / `risk`: a value or ``(action, args) -> value`` (a `ToolNode` reads
