@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 from _restart_agent import build, ledger
-from conftest import by_item, config, fan_out_graph
+from conftest import config
+from graphs import by_item, fan_out_graph
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, StateGraph
 from typing_extensions import TypedDict

@@ -13,7 +13,8 @@ import ipywidgets
 import pandas as pd
 import pytest
 from _restart_agent import REQUESTS, build, ledger
-from conftest import config, plain_graph
+from conftest import config
+from graphs import plain_graph
 from logrows import sql
 
 import hitl_nb

@@ -7,7 +7,8 @@ import dataclasses
 from typing import Any
 
 import pytest
-from conftest import by_item, config, fan_out_graph
+from conftest import config
+from graphs import by_item, fan_out_graph
 from logrows import sql
 
 import hitl_nb

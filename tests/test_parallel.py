@@ -6,7 +6,8 @@ import operator
 from typing import Annotated, Any
 
 import pytest
-from conftest import by_item, config, fan_out_graph, send
+from conftest import config, send
+from graphs import by_item, fan_out_graph
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from typing_extensions import TypedDict

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import pytest
-from conftest import ToolCallingFake, config, plain_graph
+from conftest import ToolCallingFake, config
+from graphs import plain_graph
 from langchain.agents import create_agent
 from langchain.agents.middleware import HumanInTheLoopMiddleware
 from langchain_core.messages import AIMessage

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import config, plain_graph
+from conftest import config
+from graphs import plain_graph
 
 import hitl_nb
 from hitl_nb._schema import LEVELS

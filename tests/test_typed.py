@@ -8,7 +8,8 @@ from typing import Any
 
 import jsonpatch
 import pytest
-from conftest import config, plain_graph, send
+from conftest import config, send
+from graphs import plain_graph
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, StateGraph
 from langgraph.types import interrupt

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import config, plain_graph, send
+from conftest import config, send
+from graphs import plain_graph
 
 import hitl_nb
 from hitl_nb.demo import SupportDesk
