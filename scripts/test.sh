@@ -9,6 +9,6 @@ if [ ! -x /usr/bin/chromium ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
 fi
-.venv/bin/ruff check hitl_nb tests benchmarks scripts
+.venv/bin/ruff check hitl_nb tests benchmarks scripts notebooks
 .venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"
