@@ -570,14 +570,8 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
             if expired := self._expire(requests):
                 raise StaleDecision(f"{len(expired)} of these requests expired; their "
                                     f"timeout default was applied and logged.")
-            who = self.who(reviewer)
-            originals = [self._seen.get(r.request_id, r) for r in requests]
-            states = [self._approvals(o) if o.approvals_needed > 1 else None for o in originals]
-            # Same rules as `decide`, all checked before anything is logged.
-            for request, state in zip(requests, states, strict=True):
-                authorize(request, who, action, state)
-            decisions = [make_decision(r, action, message=message, reviewer=who.name,
-                                       role=held_roles(who), source=source) for r in requests]
+            originals, states, decisions = self._checked_bulk(
+                requests, action, message, self.who(reviewer), source)
             self._check_still_pending(*requests)
             with self.log.batch():  # one transaction (one fsync) for the whole bulk
                 self._log_many(originals, decisions, states)
@@ -588,6 +582,36 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
             else:
                 self._changed()  # a batched interrupt still waits for its other actions
         return decisions
+
+    def _checked_bulk(self, requests: list[ReviewRequest], action: Action | str, message: Any,
+                      who: Reviewer, source: Source,
+                      ) -> tuple[list[ReviewRequest], list[Approvals | None], list[Decision]]:
+        """The same rules as `decide`, for every request, before anything is logged."""
+        originals = [self._seen.get(r.request_id, r) for r in requests]
+        states = [self._approvals(o) if o.approvals_needed > 1 else None for o in originals]
+        for request, state in zip(requests, states, strict=True):
+            authorize(request, who, action, state)
+        decisions = [make_decision(r, action, message=message, reviewer=who.name,
+                                   role=held_roles(who), source=source) for r in requests]
+        return originals, states, decisions
+
+    def refusals(self, request_ids: Sequence[str], action: Action | str, *,
+                 message: Any = None, reviewer: str | Reviewer | None = None) -> dict[str, str]:
+        """Why `decide_many` would refuse each of these requests, by request id (empty:
+        it would take them all). A batch uses it to refuse only the rows that cannot be
+        decided, each with its own reason.
+
+        >>> session.refusals([r.request_id for r in session.pending], "approve")
+        {}
+        """
+        who = self.who(reviewer)
+        reasons: dict[str, str] = {}
+        for request_id in dict.fromkeys(request_ids):
+            try:
+                self._checked_bulk([self._request(request_id)], action, message, who, "human")
+            except DecisionError as exc:
+                reasons[request_id] = str(exc)
+        return reasons
 
     def _log_many(self, originals: list[ReviewRequest], decisions: list[Decision],
                   states: list[Approvals | None]) -> None:

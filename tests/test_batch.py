@@ -327,25 +327,31 @@ def test_replayed_decision_is_refused(batch):
     assert len(hitl_nb.log()) == 1
 
 
-def test_approve_not_allowed_is_refused_and_nothing_of_the_batch_applied():
+def test_a_row_that_cannot_be_approved_is_refused_alone_with_its_own_reason():
     def review(state: QueueState) -> QueueState:
-        hitl_nb.ask_many([{"action": "a", "args": {"n": 1}},
-                          {"action": "b", "args": {"n": 2}, "allowed": ["reject"]}])
-        return {}
+        decisions = hitl_nb.ask_many([{"action": "a", "args": {"n": 1}},
+                                      {"action": "b", "args": {"n": 2}, "allowed": ["reject"]},
+                                      {"action": "c", "args": {"n": 3}}])
+        return {"approved": [d.args["n"] for d in decisions if d.approved]}
 
     builder = StateGraph(QueueState)
     builder.add_node("review", review)
     builder.add_edge(START, "review")
     session = hitl_nb.Session(builder.compile(checkpointer=InMemorySaver()), config()).invoke({})
     batch = hitl_nb.BatchReview(session)
-    assert batch.counts["approvable"] == 1
-    result = batch.approve([0, 1])
-    assert result.decided == 0
-    assert "approve is not allowed for 'b'" in result.refused[1]
-    assert len(hitl_nb.log()) == 0
+    assert batch.counts["approvable"] == 2
+    result = batch.approve([0, 1, 2])
+    assert result.decided == 2
+    assert list(result.refused) == [1]
+    assert "approve is not allowed for 'b'; allowed: reject" in result.refused[1]
+    assert batch.errors == {"1": result.refused[1]}
+    assert [(r["action_name"], r["decision"]) for r in hitl_nb.log()] == [
+        ("a", "approve"), ("c", "approve")]
+    assert session.result is None  # one interrupt: it waits for its third answer
     send(batch, {"type": "prepare_matching", "token": batch.token})
-    assert batch.confirm["count"] == 1
-    assert batch.confirm["skipped"] == 1
+    assert batch.refusals[-1].startswith("no pending item that can be approved matches")
+    batch.reject([1], message="not this one")
+    assert session.result == {"approved": [1, 3]}
 
 
 # -- per-row edit ---------------------------------------------------------------------------

@@ -327,17 +327,9 @@ class BatchReview(anywidget.AnyWidget):
             gc.freeze()
         try:
             for group in by_session.values():
-                session = group[0].session
-                try:
-                    session.decide_many([i.request.request_id for i in group], action,
-                                        message=message, reviewer=self.reviewer)
-                    decided += len(group)
-                except DecisionError as exc:
-                    refused.update({i.key: str(exc) for i in group})
-                except Exception as exc:  # the graph raised after resuming: decided, logged
-                    decided += len(group)
-                    refused.update({i.key: f"decided, but the graph raised: {exc!r:.200}"
-                                    for i in group})
+                count, reasons = self._decide_group(group, action, message)
+                decided += count
+                refused.update(reasons)
         finally:
             if freeze:
                 gc.unfreeze()
@@ -353,6 +345,28 @@ class BatchReview(anywidget.AnyWidget):
                                              if refused else "")
                 self._render()
         return result
+
+    def _decide_group(self, group: list[Item], action: str,
+                      message: str | None) -> tuple[int, dict[int, str]]:
+        """Decide one session's rows with one `decide_many`. When it refuses, refuse just
+        the rows that cannot be decided, each with its own reason, and decide the rest."""
+        session = group[0].session
+        ids = [i.request.request_id for i in group]
+        try:
+            session.decide_many(ids, action, message=message, reviewer=self.reviewer)
+        except DecisionError as exc:
+            reasons = session.refusals(ids, action, message=message,
+                                       reviewer=self.reviewer) if len(group) > 1 else {}
+            rest = [i for i in group if i.request.request_id not in reasons]
+            if not reasons or not rest:  # one reason for all (e.g. the run was stopped)
+                return 0, {i.key: reasons.get(i.request.request_id, str(exc)) for i in group}
+            decided, refused = self._decide_group(rest, action, message)
+            return decided, {**refused, **{i.key: reasons[i.request.request_id]
+                                           for i in group if i.request.request_id in reasons}}
+        except Exception as exc:  # the graph raised after resuming: decided, logged
+            return len(group), {i.key: f"decided, but the graph raised: {exc!r:.200}"
+                                for i in group}
+        return len(group), {}
 
     def _drop_confirm(self) -> None:
         self._confirm = None
