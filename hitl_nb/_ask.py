@@ -28,6 +28,9 @@ def ask_payload(*, action: str, args: dict[str, Any] | None = None, preview: str
     """The interrupt value `ask` sends, checked now so a bad call fails in the node
     that made it (with a `PayloadError` naming the fix) rather than in the widget.
     (`check=False`: the caller checks, e.g. `ask_many` checks its whole batch once.)"""
+    if args is not None and not isinstance(args, Mapping):
+        raise PayloadError(f"args must be a dict of the action's arguments (name: value), "
+                           f"got {type(args).__name__}.")
     if round is not None:  # a draft co-edited in rounds (`hitl_nb._collab`)
         from ._collab import coedit_block
 

@@ -14,16 +14,17 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import math
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from . import _override
 from ._log import FeedbackLog, run_log
-from ._schema import Decision, Level, ReviewRequest, Source, utcnow
+from ._schema import LEVELS, Decision, Level, ReviewRequest, Source, bounded_number, utcnow
 from ._validate import DecisionError
 
 if TYPE_CHECKING:
@@ -100,9 +101,7 @@ class Feed:
     """
 
     def __init__(self, *, undo_window: float = UNDO_WINDOW) -> None:
-        if undo_window < 0:
-            raise ValueError(f"undo_window is in seconds and cannot be negative: {undo_window}")
-        self.undo_window = undo_window
+        self.undo_window = _window(undo_window)
         self.items: list[Notification] = []
         self._by_id: dict[str, Notification] = {}
         self._listeners: list[Callable[[], None]] = []
@@ -118,7 +117,7 @@ class Feed:
     def add(self, request: ReviewRequest, result: Any, *, log: FeedbackLog,
             undo: Callable[[], Any] | None = None,
             undo_window: float | None = None) -> Notification:
-        window = self.undo_window if undo_window is None else undo_window
+        window = self.undo_window if undo_window is None else _window(undo_window)
         item = Notification(request=request, result=result, log=log, undo=undo,
                             undo_until=(request.requested_at + timedelta(seconds=window)
                                         if undo is not None else None))
@@ -223,10 +222,30 @@ def feed(*, undo_window: float | None = None) -> Feed:
     """
     current = _default_feed()
     if undo_window is not None:
-        if undo_window < 0:
-            raise ValueError(f"undo_window is in seconds and cannot be negative: {undo_window}")
-        current.undo_window = undo_window
+        current.undo_window = _window(undo_window)
     return current
+
+
+def _window(undo_window: Any) -> float:
+    """`undo_window` as seconds, else an error saying what it must be."""
+    if isinstance(undo_window, bool) or not isinstance(undo_window, int | float) \
+            or not math.isfinite(undo_window) or undo_window < 0:
+        raise ValueError(f"undo_window is in seconds and must be a number >= 0, "
+                         f"got {undo_window!r:.40}.")
+    return float(undo_window)
+
+
+def _check_options(level: Any, undo: Any, undo_window: Any) -> None:
+    """What `notify` and `notifies` take besides the action, checked when given (for
+    `notifies`: when decorating), so a typo fails at once rather than in the feed or on
+    the first click on Undo."""
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {list(LEVELS)}, got {level!r:.40}.")
+    if undo is not None and not callable(undo):
+        raise TypeError(f"undo must be a function (the compensating action), got "
+                        f"{type(undo).__name__}.")
+    if undo_window is not None:
+        _window(undo_window)
 
 
 def _running_thread_id() -> str | None:
@@ -260,6 +279,11 @@ def notify(*, action: str, args: dict[str, Any] | None = None, result: Any = Non
     >>> hitl_nb.notify(action="create_draft", args={"to": "ada@example.com"},
     ...                result="draft 12 saved", undo=lambda: drafts.delete(12))
     """
+    _check_options(level, undo, undo_window)
+    if args is not None and not isinstance(args, Mapping):
+        raise TypeError(f"args must be a dict of the action's arguments, got "
+                        f"{type(args).__name__}.")
+    confidence = bounded_number(confidence, "confidence", 0, 1)
     request = ReviewRequest(request_id=f"auto:{uuid.uuid4().hex}", interrupt_id="", kind="ask",
                             action=action, args=dict(args or {}), reason=reason, level=level,
                             thread_id=thread_id or _running_thread_id(), agent=agent, risk=risk,
@@ -290,6 +314,8 @@ def notifies(*, undo: Callable[[Any, dict[str, Any]], Any] | None = None,
     Works under LangChain's `@tool` too (put `@tool` on top: the signature is kept),
     and on `async def` (the wrapper is async too: it awaits the action, then notifies).
     """
+
+    _check_options(level, undo, undo_window)
 
     def wrap(fn: F) -> F:
         signature = inspect.signature(fn)

@@ -3,6 +3,7 @@ undone once within their window (the compensator runs exactly once)."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -91,8 +92,33 @@ def test_feed_default_window_is_configurable():
     hitl_nb.notify(action="tag", undo=lambda: None)
     item = feed.items[-1]
     assert item.undo_until == item.at + timedelta(seconds=5)
-    with pytest.raises(ValueError, match="cannot be negative"):
+    with pytest.raises(ValueError, match="undo_window is in seconds and must be a number >= 0"):
         hitl_nb.feed(undo_window=-1)
+
+
+@pytest.mark.parametrize(("kwargs", "error", "says"), [
+    ({"level": "nope"}, ValueError, "level must be one of ['autonomy', 'notify'"),
+    ({"confidence": 5}, ValueError, "confidence must be between 0 and 1, got 5"),
+    ({"confidence": float("nan")}, ValueError, "confidence must be a number"),
+    ({"undo_window": -5}, ValueError, "undo_window is in seconds and must be a number >= 0"),
+    ({"undo_window": "60"}, ValueError, "undo_window is in seconds"),
+    ({"undo": "reverse it"}, TypeError, "undo must be a function"),
+    ({"args": [1, 2]}, TypeError, "args must be a dict of the action's arguments, got list"),
+])
+def test_bad_notify_input_is_refused_before_anything_is_logged(fresh_default_feed, kwargs,
+                                                                error, says):
+    log = hitl_nb.FeedbackLog()
+    with pytest.raises(error, match=re.escape(says)):
+        hitl_nb.notify(action="tag", log=log, **kwargs)
+    assert len(log) == 0
+    assert fresh_default_feed.items == []
+
+
+@pytest.mark.parametrize(("kwargs", "error"), [
+    ({"level": "bogus"}, ValueError), ({"undo": 3}, TypeError), ({"undo_window": -1}, ValueError)])
+def test_bad_notifies_options_fail_when_decorating(kwargs, error):
+    with pytest.raises(error):
+        hitl_nb.notifies(**kwargs)
 
 
 def test_action_without_compensator_cannot_be_undone(fresh_default_feed):

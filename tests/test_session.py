@@ -198,6 +198,8 @@ def test_ask_rejects_bad_arguments_in_the_node():
         hitl_nb.ask(action="x", args={"when": object()})
     with pytest.raises(hitl_nb.PayloadError, match="unknown decision type"):
         hitl_nb.ask(action="x", allowed=("approve", "maybe"))  # type: ignore[arg-type]
+    with pytest.raises(hitl_nb.PayloadError, match=r"args must be a dict .* got list"):
+        hitl_nb.ask(action="x", args=[1, 2])  # type: ignore[arg-type]
 
 
 def test_ask_takes_one_allowed_decision_as_a_string():
