@@ -1,4 +1,4 @@
-"""What an edit changed: field-level JSON patch, word-level text diffs, argument schemas."""
+"""What an edit changed: field-level JSON patch, word-level text diffs, edit distance, schemas."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from typing import Any
 
 import jsonpatch
 import jsonpointer
+from rapidfuzz.distance import Levenshtein
+
+from ._schema import canonical_json
 
 LONG_TEXT = 40
 """Strings at least this long get a word-level diff instead of old -> new."""
@@ -63,6 +66,14 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any
             entry["text_diff"] = text_diff(old, new)
         out.append(entry)
     return out
+
+
+def args_distance(proposed: Any, final: Any) -> float:
+    """`edit_distance`: Levenshtein distance between the canonical JSON of two arguments."""
+    # score_hint: exact all the same, ~50x faster when a long argument (a 500-step plan)
+    # changed a little; edits that rewrite everything cost ~1.5x (benchmarks/bench_collab.py)
+    return float(Levenshtein.distance(canonical_json(proposed), canonical_json(final),
+                                      score_hint=64))
 
 
 def log_patch(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:

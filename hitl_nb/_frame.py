@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._diff import log_patch
-from ._log import COLUMNS, JSON_COLUMNS, args_distance
+from ._diff import args_distance, log_patch
+from ._log import COLUMNS, JSON_COLUMNS
 from ._schema import ACTIONS
 
 OUTCOMES: tuple[str, ...] = ACTIONS

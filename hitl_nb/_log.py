@@ -24,9 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from rapidfuzz.distance import Levenshtein
-
-from ._diff import log_patch
+from ._diff import args_distance, log_patch
 from ._schema import LEVELS, Decision, ReviewRequest, args_hash, canonical_json
 
 if TYPE_CHECKING:
@@ -68,14 +66,6 @@ draft sent back to the agent with a note; `final_args` = the reviewer's edits so
 `input` (the human produced the content: a human-led answer or a plan step's result;
 `final_args.value`, and `final_args.option`, the index of the agent's option it started
 from)."""
-
-
-def args_distance(proposed: Any, final: Any) -> float:
-    """`edit_distance`: Levenshtein distance between the canonical JSON of two arguments."""
-    # score_hint: exact all the same, ~50x faster when a long argument (a 500-step plan)
-    # changed a little; edits that rewrite everything cost ~1.5x (benchmarks/bench_collab.py)
-    return float(Levenshtein.distance(canonical_json(proposed), canonical_json(final),
-                                      score_hint=64))
 
 
 def build_row(request: ReviewRequest, decision: Decision | None = None, *,

@@ -374,6 +374,7 @@ def test_row_edit_is_validated_and_logged_with_its_patch(batch, session):
     proposed = dataset()[3]["args"]["amount"]
     assert batch.rows[0]["changes"] == [{"op": "replace", "path": "/amount",
                                          "old": proposed, "new": 12.5}]
+    assert batch.rows[0]["edit_distance"] == logged["edit_distance"] > 0
 
 
 # -- many threads, one pending review each ---------------------------------------------------

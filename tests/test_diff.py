@@ -6,6 +6,7 @@ import pytest
 from conftest import config
 from langchain_core.tools import tool
 from pydantic import BaseModel, Field
+from rapidfuzz.distance import Levenshtein
 
 import hitl_nb
 from hitl_nb._diff import changes, json_schema_of, text_diff
@@ -80,3 +81,11 @@ def test_pydantic_schema_validates_edits_end_to_end():
     assert widget.history[0]["changes"] == [
         {"op": "replace", "path": "/amount", "old": 80.0, "new": 50},
         {"op": "replace", "path": "/channel", "old": "card", "new": "bank"}]
+    # the distance between the canonical JSON of both: "80.0" -> "50" is 3 character
+    # edits, "card" -> "bank" 3 more
+    before = '{"amount":80.0,"channel":"card","order":1}'
+    after = '{"amount":50,"channel":"bank","order":1}'
+    expected = Levenshtein.distance(before, after)
+    assert expected == 6
+    assert widget.history[0]["edit_distance"] == expected
+    assert hitl_nb.log().to_pandas().edit_distance.tolist() == [expected]

@@ -195,7 +195,7 @@ function render({ model, el }) {
         drawBulk();
       });
       const args = h("td", { cls: "hitl-batch-args", text: compact(row.args), attrs: { title: JSON.stringify(row.args, null, 2) } });
-      if (row.final_args) args.append(h("div", { cls: "hitl-batch-edited", text: "edited:" }), changeList(row.changes ?? []));
+      if (row.final_args) args.append(h("div", { cls: "hitl-batch-edited", text: "edited:" }), changeList(row.changes ?? [], row.edit_distance));
       if (row.reason) args.append(h("div", { cls: "hitl-batch-reason", text: String(row.reason) }));
       const pct = typeof row.confidence === "number" ? Math.round(row.confidence * 100) : null;
       const confCell = h("td", { cls: "hitl-batch-conf", text: pct === null ? "–" : `${pct}%` });

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from .._diff import changes, editor_schema
+from .._diff import args_distance, changes, editor_schema
 from .._queue import NO_RISK, Filter, Item, Query, QueryError, Queue
 from .._validate import MAX_TEXT, DecisionError, schema_for
 from . import _assets
@@ -239,6 +239,7 @@ class BatchReview(anywidget.AnyWidget):
         if item.decision is not None and item.decision.args != request.args:
             row["final_args"] = item.decision.args
             row["changes"] = changes(request.args, item.decision.args)
+            row["edit_distance"] = args_distance(request.args, item.decision.args)
         if item.pending and "edit" in request.allowed:
             row["args_schema"] = editor_schema(schema_for(request))
         return row

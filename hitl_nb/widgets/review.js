@@ -359,7 +359,7 @@ function decidedCard(item, undo) {
     cls: `hitl-card hitl-decided hitl-decided-${kind}${item.undone ? " hitl-undone" : ""}`,
     attrs: { "data-testid": "hitl-decided", "data-request-id": String(req.request_id), "data-decision": String(kind), "data-undone": String(Boolean(item.undone)) },
   }, [h("p", { cls: "hitl-decided-title", text: parts.join(" · ") })]);
-  if (item.edited) card.append(changeList(item.changes ?? []));
+  if (item.edited) card.append(changeList(item.changes ?? [], item.edit_distance));
   const said = { redirect: "Instructions", stop: "Reason", override: "Result" }[String(item.override)] ?? "Message";
   if (item.message) card.append(h("p", { cls: "hitl-reason", text: `${said}: ${item.message}` }));
   if (item.comment) card.append(h("p", { cls: "hitl-reason", text: `Comment: ${item.comment}` }));

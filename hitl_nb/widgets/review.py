@@ -31,7 +31,7 @@ import traitlets
 from .. import _override, _reviewer
 from .._calibrate import track_records
 from .._collab import coedit_card, coedit_diff
-from .._diff import changes, editor_schema
+from .._diff import args_distance, changes, editor_schema
 from .._schema import Decision, ReviewRequest
 from .._session import Session
 from .._trust import trust_note
@@ -61,6 +61,7 @@ def _decided_json(request: ReviewRequest, decision: Decision, staged: bool,
     return {"request": request.to_json(), "action": decision.action, "args": decision.args,
             "staged": staged, "override": decision.override, "undone": undone,
             "edited": edited, "changes": changes(request.args, decision.args) if edited else [],
+            "edit_distance": args_distance(request.args, decision.args) if edited else None,
             "message": decision.message,
             "rating": decision.rating, "comment": decision.comment,
             "reviewer": decision.reviewer, "decided_at": decision.decided_at.isoformat()}

@@ -123,7 +123,8 @@ function fillDiff(segments, into) {
  * operation, old → new, long text as a word diff.
  * @param {any[]} changes
  */
-function changeList(changes) {
+// `distance`: the log's edit distance (characters of canonical JSON), shown under the list.
+function changeList(changes, distance) {
   const list = h("ul", { cls: "hitl-changes", attrs: { "data-testid": "hitl-changes", "aria-label": "Changes made by the reviewer" } });
   for (const change of changes) {
     const item = h("li", { attrs: { "data-path": String(change.path) } }, [h("span", { cls: "hitl-change-path", text: `${String(change.path).slice(1) || "(all)"}: ` })]);
@@ -138,5 +139,7 @@ function changeList(changes) {
     }
     list.append(item);
   }
-  return list;
+  if (typeof distance !== "number") return list;
+  const size = h("p", { cls: "hitl-edit-distance", text: `edit distance: ${distance} character${distance === 1 ? "" : "s"}`, attrs: { "data-testid": "hitl-edit-distance" } });
+  return h("div", {}, [list, size]);
 }

@@ -4,6 +4,8 @@ and Undo in the notification feed."""
 
 from __future__ import annotations
 
+import re
+
 from conftest import open_notebook
 from playwright.sync_api import Page, expect
 from test_review_lab import REFUND, SETUP
@@ -67,8 +69,12 @@ def test_edit_of_a_long_text_shows_its_word_diff(page: Page, lab):
     out = nb.run_cell_code(
         "row = hitl_nb.log().to_pandas().iloc[-1]\n"
         "print(row.decision, row.edited, [t for tag, t in row.patch[0]['text_diff'] "
-        "if tag == '-'])")
-    assert out == "edit True ['3-5']"
+        "if tag == '-'], int(row.edit_distance))")
+    decision, edited, removed, distance = out.split(" ", 3)
+    assert (decision, edited, removed) == ("edit", "True", "['3-5']")
+    # the card shows the distance the log stored
+    expect(decided.get_by_test_id("hitl-edit-distance")).to_have_text(
+        f"edit distance: {distance} characters")
     assert page.log.errors == []
 
 
@@ -199,6 +205,8 @@ def test_batch_no_risk_filter_and_a_row_edit_diff(page: Page, lab):
     expect(change.locator("del")).to_have_text("30")
     expect(change.locator("ins")).to_have_text("5")
     expect(row.get_by_test_id("hitl-changes").locator("li")).to_have_count(1)
+    expect(row.get_by_test_id("hitl-edit-distance")).to_have_text(re.compile(
+        r"^edit distance: [1-9]\d* characters?$"))
     root.get_by_test_id("hitl-batch-status").select_option("pending")
 
     # approve all matching: exactly the unlabelled ones still pending
