@@ -108,7 +108,9 @@ class ConfidenceHistory:
                     continue
                 keys.append((row.get("agent"), str(row.get("action_name"))))
                 confidences.append(float(confidence))
-                clean.append(row.get("decision") == "approve")
+                # accepted as proposed (`_frame.accepted_as_proposed`, row by row)
+                clean.append(row.get("decision") == "approve" or (
+                    row.get("decision") == "edit" and not row.get("edited")))
             if not keys:
                 return self
             for key, index, ok in zip(keys, _bins(pd.Series(confidences), self.bins), clean,

@@ -8,6 +8,7 @@ these into what the analysis reads, so no analysis function checks or derives on
 
 from __future__ import annotations
 
+import ast
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ._diff import args_distance, log_patch
-from ._log import COLUMNS, JSON_COLUMNS
+from ._log import COLUMNS, FLOAT_COLUMNS, JSON_COLUMNS
 from ._schema import ACTIONS
 
 OUTCOMES: tuple[str, ...] = ACTIONS
@@ -65,7 +66,8 @@ def log_frame(df: pd.DataFrame, columns: Sequence[str] = ()) -> pd.DataFrame:
     for name in wanted:
         if name in COLUMNS and name not in present and name not in (*ARGS, "patch",
                                                                     "edit_distance"):
-            added[name] = present[name] = pd.Series(np.nan, index=df.index, dtype=object)
+            added[name] = present[name] = pd.Series(
+                np.nan, index=df.index, dtype="float64" if name in FLOAT_COLUMNS else object)
     return df.assign(**added) if added else df
 
 
@@ -86,6 +88,13 @@ def reviewed(df: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataF
     return df.loc[mask, list(dict.fromkeys(columns)) if columns is not None else df.columns]
 
 
+def accepted_as_proposed(decision: pd.Series, edited: pd.Series) -> pd.Series:
+    """True where the reviewer took the proposal as it was: an approval, or an edit that
+    changed nothing. One rule for calibration, thresholds and KTO labels."""
+    decision = decision.astype(str)
+    return (decision == "approve") | ((decision == "edit") & ~edited.astype(bool))
+
+
 def _is_json_text(values: pd.Series) -> bool:
     """The column holds JSON text (judged by its first value that is not missing)."""
     if values.dtype != object:  # pandas' string dtype: text
@@ -99,8 +108,25 @@ def _is_json_text(values: pd.Series) -> bool:
 
 
 def _decoded(values: pd.Series) -> pd.Series:
-    return pd.Series([json.loads(v) if isinstance(v, str) else v for v in values],
-                     index=values.index, dtype=object)
+    return pd.Series([_parsed(v, values.name, i) if isinstance(v, str) else v
+                      for i, v in values.items()], index=values.index, dtype=object)
+
+
+def _parsed(text: str, column: Any, row: Any) -> Any:
+    """One cell of text: JSON (a parquet export), else a Python literal (`df.to_csv` writes
+    dicts as their repr; `literal_eval` reads literals only, never runs code)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError) as exc:
+        raise ValueError(
+            f"{column} in row {row!r} is neither JSON nor a Python literal ({text!r:.60}): "
+            f"{exc}. Save logs with FeedbackLog.to_parquet and read them with "
+            "hitl_nb.read_parquet, or write CSV with the argument columns as JSON text "
+            "(df[col].map(json.dumps)).") from None
 
 
 def _derive(name: str, columns: dict[str, pd.Series]) -> pd.Series | None:

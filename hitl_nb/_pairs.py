@@ -4,8 +4,8 @@ DPO (`prompt`, `chosen`, `rejected`): one pair per edit, chosen = the human-corr
 arguments, rejected = the agent's original. KTO (`prompt`, `completion`, `label`): every
 reviewed proposal labelled by whether it was approved as is (an approval, or an edit that
 changed nothing), plus each human correction labelled desirable. Completions are
-canonical JSON of the arguments; the default prompt names the action and the agent's
-stated reason (pass `prompts={request_id: text}` to use the real conversation instead).
+canonical JSON of the arguments; the default prompt names the action and adds the
+preview the reviewer saw (pass `prompts={request_id: text}` to use the real conversation).
 
 Writing a file with no pairs in it raises (naming why there are none): `datasets` cannot
 load an empty JSONL or parquet file.
@@ -19,7 +19,7 @@ from typing import Literal
 
 import pandas as pd
 
-from ._frame import reviewed
+from ._frame import accepted_as_proposed, reviewed
 from ._schema import canonical_json
 
 PairFormat = Literal["dpo", "kto"]
@@ -27,7 +27,8 @@ PairFormat = Literal["dpo", "kto"]
 
 def _prompts(df: pd.DataFrame, prompts: Mapping[str, str] | None) -> pd.Series:
     default = ("Propose the JSON arguments for the tool call `" + df["action_name"].astype(str)
-               + "`." + df["preview"].fillna("").map(lambda p: f"\nContext: {p}" if p else ""))
+               + "`." + df["preview"].map(lambda p: f"\nContext: {p}" if isinstance(p, str) and p
+                                         else ""))
     if not prompts:
         return default
     return df["request_id"].map(prompts).fillna(default)
@@ -51,9 +52,7 @@ def preference_pairs(df: pd.DataFrame, format: PairFormat = "dpo", *,
         return pd.DataFrame({"prompt": prompt[edited], "chosen": final[edited],
                              "rejected": proposed[edited],
                              "request_id": request_id[edited]}).reset_index(drop=True)
-    decision = reviewed_rows["decision"].astype(str)
-    # an `edit` that left the arguments as proposed accepted them as they were
-    accepted = (decision == "approve") | ((decision == "edit") & ~edited)
+    accepted = accepted_as_proposed(reviewed_rows["decision"], edited)
     as_is = pd.DataFrame({"prompt": prompt, "completion": proposed, "label": accepted,
                           "request_id": request_id})
     corrected = pd.DataFrame({"prompt": prompt[edited], "completion": final[edited],

@@ -18,6 +18,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 import hitl_nb
 from hitl_nb import analysis
+from hitl_nb._calibrate import confidence_history
 from hitl_nb._schema import Decision, ReviewRequest, canonical_json
 
 matplotlib.use("Agg")
@@ -507,6 +508,50 @@ def test_a_log_read_with_plain_read_parquet_analyses_like_the_log(tmp_path):
                                       check_dtype=False)
     chosen = analysis.preference_pairs(plain, "dpo").chosen
     assert all(isinstance(json.loads(c), dict) for c in chosen)   # not double-encoded
+
+
+def test_a_log_saved_as_csv_analyses_like_the_log(tmp_path):
+    b = edits_log_builder()
+    typed = b.df()
+    typed.to_csv(tmp_path / "log.csv", index=False)     # dicts written as their Python repr
+    csv = pd.read_csv(tmp_path / "log.csv")
+    assert csv.final_args[0].startswith("{'")
+    for name in ("edit_sizes", "field_edits"):
+        pd.testing.assert_frame_equal(getattr(analysis, name)(csv),
+                                      getattr(analysis, name)(typed),
+                                      check_dtype=False, check_categorical=False)
+    pd.testing.assert_frame_equal(analysis.preference_pairs(csv, "kto"),
+                                  analysis.preference_pairs(typed, "kto"), check_dtype=False)
+    assert analysis.rates(csv)["count"].tolist() == analysis.rates(typed)["count"].tolist()
+    csv.loc[1, "final_args"] = "{'amount': 8"                # cut off mid-cell
+    with pytest.raises(ValueError, match=r"final_args in row 1 is neither JSON nor a Python "
+                                         r"literal .* FeedbackLog.to_parquet"):
+        analysis.edit_sizes(csv)
+
+
+def test_a_frame_without_times_has_no_latencies_rather_than_an_error():
+    df = hand_made_frame().drop(columns=["requested_at", "decided_at", "latency_s"])
+    assert analysis.latency(df, "reviewer").empty
+    assert analysis.latency(pd.DataFrame({"decision": ["approve"]})).empty
+    report = analysis.report(df)
+    assert report.latency.empty
+    assert report.rates_by_action.n.unique().tolist() == [4, 1]   # refund, reply
+
+
+def test_an_edit_that_changes_nothing_counts_as_approved_as_proposed_everywhere():
+    b = Builder()
+    b.add("email", "approve", args={"body": "Dear"}, confidence=0.9)
+    b.add("email", "edit", args={"body": "Dear"}, final={"body": "Dear"}, confidence=0.9)
+    b.add("email", "edit", args={"body": "Hi"}, final={"body": "Hello"}, confidence=0.9)
+    b.add("email", "reject", args={"body": "Yo"}, confidence=0.9)
+    df = b.df()
+    # calibration scores 2 of 4 approved as proposed, as the KTO labels say
+    [row] = analysis.reliability(df).itertuples()
+    assert (row.n, row.approve_rate) == (4, 0.5)
+    labels = analysis.preference_pairs(df, "kto").label.tolist()[:4]
+    assert labels == [True, True, False, False]
+    track = confidence_history(b.log).track("email", 0.9)       # the live trust card
+    assert (track.n, track.approved) == (4, 2)
 
 
 def test_an_export_without_pairs_is_refused_with_the_reason(tmp_path):

@@ -1,7 +1,8 @@
 """Is the agent's confidence calibrated against reviewers approving without edits?
 
-The event scored is "approved as proposed" (`decision == "approve"`); an edit, reject or
-respond counts as the agent being wrong. Rows without a confidence are left out.
+The event scored is "approved as proposed": an approval, or an edit that changed nothing;
+a real edit, a reject or a respond counts as the agent being wrong. Rows without a
+confidence are left out.
 """
 
 from __future__ import annotations
@@ -12,16 +13,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._frame import accepted_as_proposed
 from ._common import as_list, keyed, reviewed, wilson_interval
 
 
 def scored(df: pd.DataFrame, keys: Sequence[str] = ()) -> pd.DataFrame:
     """Reviewed rows with a confidence: `keys`, `confidence` and `approved` (1.0 when
     approved as proposed, else 0.0)."""
-    rev = reviewed(df, [*keys, "confidence", "decision"])
+    rev = reviewed(df, [*keys, "confidence", "decision", "edited"])
     rev = rev[rev["confidence"].notna().to_numpy(dtype=bool)]
-    return rev.assign(approved=(rev["decision"] == "approve").to_numpy(dtype="float64")
-                      ).drop(columns="decision")
+    approved = accepted_as_proposed(rev["decision"], rev["edited"])
+    return rev.assign(approved=approved.to_numpy(dtype="float64")
+                      ).drop(columns=[c for c in ("decision", "edited") if c not in keys])
 
 
 def _bins(confidence: pd.Series, bins: int) -> np.ndarray[Any, np.dtype[np.int64]]:
