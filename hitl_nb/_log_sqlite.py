@@ -324,6 +324,10 @@ class SqliteStore:
             if _digest(str(row.get("prev_hash")).encode(), body) != digest:
                 raise LogIntegrityError(_where(seq, did) + " does not match its entry_hash "
                                         "(edited); run log.verify() for details.")
+            if row.get("request_id") != request_id:  # the request index is damaged
+                raise LogIntegrityError(_where(seq, did) + f" belongs to request "
+                                        f"{row.get('request_id')!r:.80}, not {request_id!r:.80}: "
+                                        "the log's request index is damaged; run log.verify().")
             rows.append(row)
         return rows
 
@@ -359,7 +363,7 @@ class SqliteStore:
         assert self.path is not None
         damage = wal_damage(self.path)
         if damage is None:
-            return walk.result()
+            return self._structure(walk)
         damaged = "the WAL header" if damage.header else "a frame"
         return walk.bad(
             f"{damage.frames} frames ({damage.commits} transactions) of the WAL file "
@@ -367,6 +371,17 @@ class SqliteStore:
             f"entries may be missing ({walk.index} are readable). Restore the file with its "
             "-wal from a copy; verify(anchor=<a head saved earlier>) tells whether the "
             "entries it covers are there.", None)
+
+    def _structure(self, walk: _Walk) -> Verification:
+        """The chain is intact; the indexes and the requests table must be too: a damaged
+        request index makes `rows_for` (two-person counts, "already decided") miss rows."""
+        found = [r[0] for r in self._db.execute("PRAGMA integrity_check(5)").fetchall()]
+        if found == ["ok"]:
+            return walk.result()
+        return walk.bad(
+            f"every entry is intact, but SQLite reports damage elsewhere in {self.path}: "
+            f"{'; '.join(found)}. Rebuild the indexes on a copy (sqlite3 copy.sqlite "
+            "'REINDEX') and verify it before using it.", None)
 
     def _types(self, seq: int) -> tuple[str, ...]:
         return tuple(self._db.execute(_TYPES, (seq,)).fetchone())

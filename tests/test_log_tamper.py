@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sqlite3
 import uuid
 from pathlib import Path
 
@@ -306,3 +307,25 @@ def test_rows_for_refuses_an_edited_row(copy):
     with hitl_nb.FeedbackLog(copy) as log, pytest.raises(hitl_nb.LogIntegrityError,
                                                          match="does not match its entry_hash"):
         log.rows_for(rid)
+
+
+def test_a_damaged_request_index_fails_verify_and_rows_for_refuses_what_it_returns(copy):
+    with sqlite3.connect(copy) as db:
+        root = db.execute("SELECT rootpage FROM sqlite_master "
+                          "WHERE name = 'entries_request'").fetchone()[0]
+        size = db.execute("PRAGMA page_size").fetchone()[0]
+    data = bytearray(copy.read_bytes())
+    start = (root - 1) * size
+    page = bytes(data[start:start + size])
+    # the index cell of (request_id "req-1", rowid 4): the key, then the rowid in one byte
+    assert page.count(b"req-1\x04") == 1
+    data[start + page.find(b"req-1\x04") + 4] = ord("2")  # "req-1" -> "req-2": still sorted
+    copy.write_bytes(bytes(data))
+    result = verify(copy)
+    assert not result.ok
+    assert "SQLite reports damage elsewhere" in str(result.problem)
+    assert "entries_request" in str(result.problem)
+    assert result.entries == N  # every entry itself is intact
+    with hitl_nb.FeedbackLog(copy) as log, pytest.raises(
+            hitl_nb.LogIntegrityError, match=r"belongs to request 'req-1', not 'req-2'"):
+        log.rows_for("req-2")  # the index now also points here
