@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -121,9 +122,12 @@ def make_decision(request: ReviewRequest, action: Any, *, args: Any = None,
         final = request.args
     if action == "respond" and not (message or "").strip():
         raise DecisionError("respond needs a non-empty message: the text the agent receives.")
-    return Decision(action=action, args=final, message=message, rating=_rating(rating),
-                    comment=_text(comment, "comment"), reviewer=reviewer, role=role,
-                    source=source, request_id=request.request_id)
+    # A copy: code that changes the returned decision's args must not change the request
+    # (what is shown again, and logged as the agent's proposal).
+    return Decision(action=action, args=copy.deepcopy(final), message=message,
+                    rating=_rating(rating), comment=_text(comment, "comment"),
+                    reviewer=reviewer, role=role, source=source,
+                    request_id=request.request_id)
 
 
 def manual_override(request: ReviewRequest, *, args: Any = None, message: Any = None,

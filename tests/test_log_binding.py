@@ -85,6 +85,21 @@ def test_staged_decision_changed_before_the_resume_resumes_nothing(fan, executed
     assert fan.done
 
 
+def test_changing_a_returned_decision_changes_neither_the_request_nor_the_log(fan, executed):
+    rid = by_item(fan)
+    decision = fan.approve(rid["alpha"])
+    decision.args["item"] = "EVIL"  # code in the kernel keeps and changes what it got back
+    fan.approve(rid["beta"])
+    with pytest.raises(hitl_nb.ArgsMismatch, match=rf"request '{rid['alpha']}'"):
+        fan.approve(rid["gamma"])
+    assert [r.args for r in fan.pending] == [{"item": "alpha"}]  # shown again as proposed
+    fan.approve(rid["alpha"])
+    assert sorted(executed) == ["alpha", "beta", "gamma"]
+    proposed = [row["proposed_args"] for row in fan.log]
+    assert {"item": "EVIL"} not in proposed
+    assert sorted(p["item"] for p in proposed) == ["alpha", "alpha", "beta", "gamma"]
+
+
 def rewrite_last_row(path, request_id: str, **changes: Any) -> None:
     """Edit the newest row and re-hash it so it matches its own entry_hash."""
     with hitl_nb.FeedbackLog(path) as log:
