@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ._deadline import OnTimeout, check_on_timeout
 from ._log import FeedbackLog, LogIntegrityError
 from ._reviewer import Reviewer
-from ._schema import utcnow
+from ._schema import ReviewRequest, utcnow
 from ._session import Session, set_current
 
 if TYPE_CHECKING:
@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
     from ._policy import Policy
 
-SUMMARY_COLUMNS = ("thread_id", "request_id", "action", "level", "gate", "gate_reason",
-                   "required_roles", "approvals", "requested_at", "waiting_s")
+SUMMARY_COLUMNS = ("thread_id", "request_id", "state", "action", "level", "gate",
+                   "gate_reason", "required_roles", "approvals", "requested_at", "waiting_s",
+                   "todo")
 
 
 def thread_ids(checkpointer: Any) -> list[str]:
@@ -83,22 +84,41 @@ class Inbox:
         return sum(len(s.pending) for s in self.sessions)
 
     def to_pandas(self) -> pd.DataFrame:
-        """One row per pending request: what, why, who may approve, waiting since when."""
+        """One row per request waiting for a person: what, why, who may approve, waiting
+        since when. `state` is `pending` (decide it), `staged` (decided and logged, not yet
+        sent: `submit()`) or `error` (the run raised after a decision: `retry()`); `todo`
+        says what to do."""
         import pandas as pd
 
         now = utcnow()
         rows = []
+
+        def row(session: Session, request: ReviewRequest, state: str, todo: str,
+                approvals: str | None) -> dict[str, Any]:
+            return {
+                "thread_id": session.thread_id, "request_id": request.request_id,
+                "state": state, "action": request.action, "level": request.level,
+                "gate": request.gate, "gate_reason": request.gate_reason,
+                "required_roles": ", ".join(request.required_roles) or None,
+                "approvals": approvals, "requested_at": request.requested_at,
+                "waiting_s": (now - request.requested_at).total_seconds(), "todo": todo}
+
         for session in self.sessions:
             for request in session.pending:
-                rows.append({
-                    "thread_id": session.thread_id, "request_id": request.request_id,
-                    "action": request.action, "level": request.level, "gate": request.gate,
-                    "gate_reason": request.gate_reason,
-                    "required_roles": ", ".join(request.required_roles) or None,
-                    "approvals": str(session.approvals(request.request_id)),
-                    "requested_at": request.requested_at,
-                    "waiting_s": (now - request.requested_at).total_seconds(),
-                })
+                rows.append(row(session, request, "pending", "decide",
+                                str(session.approvals(request.request_id))))
+            decided = {r.request_id: (r, d) for r, d in session.history}
+            for request_id in session.staged:
+                request, decision = decided[request_id]
+                rows.append(row(session, request, "staged",
+                                f"{decision.action} logged, not sent: submit()", None))
+            if session.status == "error":
+                error = f"the run raised ({session.error!s:.200}): retry()"
+                if session.history:
+                    rows.append(row(session, session.history[-1][0], "error", error, None))
+                else:  # a restarted kernel: the failed step is known, the request is not
+                    rows.append({"thread_id": session.thread_id, "state": "error",
+                                 "todo": error})
         df = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
         df["requested_at"] = pd.to_datetime(df["requested_at"], utc=True)
         df["waiting_s"] = df["waiting_s"].astype("float64")

@@ -39,6 +39,7 @@ class ReviewBase:
     _listeners: list[Callable[[], None]]
     _busy: bool
     _widget: ReviewWidget | None
+    _staged: dict[str, Any]
 
     def _init_review(self) -> None:
         self._pending = {}
@@ -75,8 +76,12 @@ class ReviewBase:
             if len(self._pending) == 1:
                 return next(iter(self._pending.values()))
             if not self._pending:
+                # e.g. decided, then the kernel restarted before the decision was sent
+                waiting = (f" {len(self._staged)} decision(s) made earlier wait to be sent: "
+                           "call submit() (the widget's Submit button)."
+                           if getattr(self, "_staged", None) else "")
                 raise StaleDecision(f"nothing is pending {self._where} "
-                                    f"(status: {self.status}).")
+                                    f"(status: {self.status}).{waiting}")
             raise DecisionError(f"{len(self._pending)} requests are pending; pass request_id= "
                                 f"one of {list(self._pending)}.")
         if request_id not in self._pending:

@@ -117,6 +117,42 @@ def test_a_decision_logged_but_not_sent_before_a_restart_is_sent_after_it():
     assert [r["decision"] for r in hitl_nb.log()] == ["edit", "approve"]
 
 
+class Killed(BaseException):
+    """The kernel dying between logging a decision and resuming the graph."""
+
+
+def test_every_decision_logged_but_none_sent_before_a_restart_waits_for_submit(monkeypatch):
+    ran: list[str] = []
+    graph, cfg = fan_out_graph(ran), config()
+    before = hitl_nb.Session(graph, cfg).invoke({"items": ["x", "y"]})
+    ids = by_item(before)
+    before.approve(ids["x"])
+
+    def die(self: hitl_nb.Session) -> None:
+        raise Killed
+
+    with monkeypatch.context() as patch:
+        patch.setattr(hitl_nb.Session, "_submit", die)
+        with pytest.raises(Killed):
+            before.approve(ids["y"])  # logged; the resume never happened
+    after = hitl_nb.Session(graph, cfg)
+    assert (after.pending, sorted(after.staged)) == ([], sorted(ids.values()))
+    listed = hitl_nb.inbox(graph).to_pandas()
+    assert sorted(zip(listed.request_id, listed.state, listed.todo, strict=True)) == sorted(
+        (rid, "staged", "approve logged, not sent: submit()") for rid in ids.values())
+    with pytest.raises(hitl_nb.StaleDecision, match=r"2 decision\(s\) made earlier wait to "
+                                                    r"be sent: call submit\(\)"):
+        after.approve()
+    assert ran == []
+    after.submit()
+    assert sorted(ran) == ["x", "y"]
+    assert after.done
+    with pytest.raises(hitl_nb.DecisionError, match="nothing to submit"):
+        after.submit()
+    assert sorted(ran) == ["x", "y"]
+    assert len(hitl_nb.log()) == 2
+
+
 def test_a_staged_decision_alone_can_be_submitted_after_a_restart():
     ran: list[str] = []
     graph, cfg = fan_out_graph(ran), config()
@@ -190,6 +226,10 @@ def test_the_inbox_lists_a_run_that_raised_after_a_decision_with_retry():
     [session] = list(box)
     assert (session.thread_id, session.status) == (cfg["configurable"]["thread_id"], "error")
     assert session.widget().retry_token
+    [row] = box.to_pandas().to_dict("records")
+    assert (row["thread_id"], row["state"]) == (cfg["configurable"]["thread_id"], "error")
+    assert "gateway down" in row["todo"]
+    assert row["todo"].endswith("retry()")
     outcome["fail"] = False
     session.retry()
     assert outcome["runs"] == ["approve"]
