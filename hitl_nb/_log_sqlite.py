@@ -120,7 +120,7 @@ class SqliteStore:
                 self._open_readonly(timeout)
             else:
                 self._open_writable(synchronous, timeout)
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # (a damaged schema text)
             if not self.readonly:
                 hint = "Pass a new path or a file written by FeedbackLog(path)."
             elif readonly:

@@ -329,3 +329,13 @@ def test_a_damaged_request_index_fails_verify_and_rows_for_refuses_what_it_retur
     with hitl_nb.FeedbackLog(copy) as log, pytest.raises(
             hitl_nb.LogIntegrityError, match=r"belongs to request 'req-1', not 'req-2'"):
         log.rows_for("req-2")  # the index now also points here
+
+
+def test_a_damaged_schema_text_is_a_clear_error_on_open(copy):
+    data = bytearray(copy.read_bytes())
+    at = data.find(b"CREATE INDEX entries_request")
+    assert 0 <= at < 4096  # in the first page: the schema table
+    data[at + 7] = 0xFF  # no longer UTF-8
+    copy.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"cannot open .* as a hitl_nb feedback log"):
+        hitl_nb.FeedbackLog(copy)
