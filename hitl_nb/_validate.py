@@ -69,7 +69,11 @@ def check_args(request: ReviewRequest, args: Any) -> dict[str, Any]:
     if errors:
         first = errors[0]
         where = "/".join(str(p) for p in first.path) or "arguments"
-        raise DecisionError(f"invalid edit of {where}: {first.message}")
+        field = first.path[0] if first.path else None
+        untouched = field in request.args and merged[field] == request.args[field]
+        hint = (" (the agent's proposed value, left as it was: the edit must fix it too)"
+                if untouched else "")
+        raise DecisionError(f"invalid edit of {where}: {first.message}{hint}")
     return merged
 
 

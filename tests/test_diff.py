@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import config
 from langchain_core.tools import tool
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import START, StateGraph
 from pydantic import BaseModel, Field
 from rapidfuzz.distance import Levenshtein
+from typing_extensions import TypedDict
 
 import hitl_nb
 from hitl_nb._diff import changes, json_schema_of, text_diff
@@ -53,10 +58,6 @@ def test_schema_from_pydantic_and_from_a_langchain_tool():
 
 
 def test_pydantic_schema_validates_edits_end_to_end():
-    from langgraph.checkpoint.memory import InMemorySaver
-    from langgraph.graph import START, StateGraph
-    from typing_extensions import TypedDict
-
     class S(TypedDict, total=False):
         done: dict
 
@@ -89,3 +90,30 @@ def test_pydantic_schema_validates_edits_end_to_end():
     assert expected == 6
     assert widget.history[0]["edit_distance"] == expected
     assert hitl_nb.log().to_pandas().edit_distance.tolist() == [expected]
+
+
+def test_a_proposal_that_breaks_its_schema_names_the_field_the_edit_must_fix():
+    class S(TypedDict, total=False):
+        done: dict
+
+    def node(state: S) -> S:
+        decision = hitl_nb.ask(action="refund", args={"amount": 500, "note": "x"},
+                               args_schema={"type": "object", "properties": {
+                                   "amount": {"type": "number", "maximum": 100},
+                                   "note": {"type": "string"}}})
+        return {"done": decision.args}
+
+    builder = StateGraph(S)
+    builder.add_node("node", node)
+    builder.add_edge(START, "node")
+    session = hitl_nb.Session(builder.compile(checkpointer=InMemorySaver()), config())
+    session.invoke({})
+    with pytest.raises(hitl_nb.DecisionError, match=re.escape(
+            "invalid edit of amount: 500 is greater than the maximum of 100 (the agent's "
+            "proposed value, left as it was: the edit must fix it too)")):
+        session.edit({"note": "y"})
+    with pytest.raises(hitl_nb.DecisionError) as refused:
+        session.edit({"amount": 200})
+    assert "proposed value" not in str(refused.value)  # the reviewer's own value
+    session.edit({"amount": 90, "note": "y"})
+    assert session.result == {"done": {"amount": 90, "note": "y"}}
