@@ -401,6 +401,11 @@ def test_plots_return_axes_with_one_artist_per_value():
     ax = analysis.plot_learning_curves(curves, window=1)
     assert len(ax.lines) == 4                               # 2 variants x 2 metrics
     assert list(ax.lines[0].get_ydata()) == [1.0, 0.0]
+    one = analysis.plot_learning_curves(curves.query("variant == 'a'").drop(columns="variant"),
+                                        ["edit_rate"], window=1)
+    assert [line.get_label() for line in one.lines] == ["edit rate"]
+    with pytest.raises(ValueError, match=r"needs the columns \['episode'\]"):
+        analysis.plot_learning_curves(curves.drop(columns="episode"))
     plt.close("all")
 
 
@@ -527,6 +532,14 @@ def test_a_log_saved_as_csv_analyses_like_the_log(tmp_path):
     with pytest.raises(ValueError, match=r"final_args in row 1 is neither JSON nor a Python "
                                          r"literal .* FeedbackLog.to_parquet"):
         analysis.edit_sizes(csv)
+
+
+def test_rates_by_none_are_over_every_decision():
+    df = pd.DataFrame({"decision": ["approve", "approve", "edit", "reject"]})
+    overall = analysis.rates(df, None).set_index("decision")
+    assert overall["count"].to_dict() == {"approve": 2, "edit": 1, "reject": 1, "respond": 0}
+    assert overall["n"].unique().tolist() == [4]
+    pd.testing.assert_frame_equal(analysis.rates(df, []), analysis.rates(df, None))
 
 
 def test_a_frame_without_times_has_no_latencies_rather_than_an_error():

@@ -113,15 +113,23 @@ def plot_learning_curves(curves: pd.DataFrame,
                          metrics: Sequence[str] = ("edit_rate", "reject_rate"), *,
                          window: int = 5, ax: Any = None) -> Any:
     """Per-episode rates of `run_experiment(...)` (columns `episode`, `variant`, metrics),
-    smoothed with a rolling mean over `window` episodes; one line per variant and metric."""
+    smoothed with a rolling mean over `window` episodes; one line per variant and metric
+    (a frame without `variant` is one variant)."""
+    missing = [c for c in ("episode", *metrics) if c not in curves.columns]
+    if missing:
+        raise ValueError(f"plot_learning_curves needs the columns {missing}; it plots "
+                         f"run_experiment(...) output, got columns {list(curves.columns)}.")
+    if "variant" not in curves.columns:
+        curves = curves.assign(variant="")
     ax = _axes(ax, (7, 3.2))
     styles = ["-", "--", ":", "-."]
     for (variant, part), color in zip(curves.groupby("variant", sort=True),
                                       ["tab:red", "tab:blue", "tab:green", "tab:purple"],
                                       strict=False):
         for metric, style in zip(metrics, styles, strict=False):
+            label = ", ".join(filter(None, [metric.replace("_", " "), str(variant)]))
             ax.plot(part["episode"], part[metric].rolling(window, min_periods=1).mean(),
-                    ls=style, color=color, label=f"{metric.replace('_', ' ')}, {variant}")
+                    ls=style, color=color, label=label)
     ax.set(xlabel="episode", ylabel=f"rate (rolling {window})", ylim=(-0.05, 1.05),
            title="Corrections needed per episode")
     ax.legend(fontsize="small")

@@ -9,7 +9,7 @@ import pandas as pd
 from ._common import OUTCOMES, as_list, keyed, reviewed, wilson_interval
 
 
-def rates(df: pd.DataFrame, by: str | Sequence[str] = "action_name", *,
+def rates(df: pd.DataFrame, by: str | Sequence[str] | None = "action_name", *,
           level: float = 0.95) -> pd.DataFrame:
     """One row per group and outcome: `count`, `n` (reviewed decisions in the group),
     `rate` = count / n and its Wilson interval `ci_low`..`ci_high`.
@@ -18,11 +18,13 @@ def rates(df: pd.DataFrame, by: str | Sequence[str] = "action_name", *,
     Missing group values (e.g. no gate) form their own group, `(none)`. By `gate`, a
     decision counts under each gate that fired ("threshold, confidence": under both), so
     a gate's `n` is every review it asked for, and the `n` of all gates can add up to
-    more than the reviewed decisions.
+    more than the reviewed decisions. `by=None`: one set of rates over every decision.
 
     >>> rates(log.to_pandas(), "reviewer").query("decision == 'edit'")
     """
     keys = as_list(by)
+    if not keys:  # one group of everything
+        return rates(df.assign(_all="(all)"), "_all", level=level).drop(columns="_all")
     df = keyed(df, keys)
     rev = reviewed(df, [*keys, "decision"])
     counts = (rev.groupby([*keys, "decision"], observed=True, dropna=False).size()
