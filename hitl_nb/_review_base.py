@@ -7,9 +7,10 @@ listeners, the shortcut methods and the widget are the same and live here once.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from ._schema import Action, Decision, ReviewRequest, Source
 from ._validate import DecisionError
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
     from ._reviewer import Reviewer
     from ._source import ReviewSource
     from .widgets.review import ReviewWidget
+
+
+Status = Literal["idle", "running", "pending", "done", "error", "stopped", "halted"]
 
 
 class StaleDecision(DecisionError):
@@ -31,10 +35,15 @@ class SessionBusy(DecisionError):
 class ReviewBase:
     """Pending requests and the decision shortcuts; subclasses implement `decide`.
 
-    Subclasses call `_init_review()` in `__init__` and set `status`.
+    Subclasses call `_init_review()` in `__init__` and move `status` along.
     """
 
-    status: str
+    status: Status
+    run_id: str
+    result: Any
+    error: BaseException | None
+    problems: list[str]
+    history: list[tuple[ReviewRequest, Decision]]
     _pending: dict[str, ReviewRequest]
     _listeners: list[Callable[[], None]]
     _busy: bool
@@ -42,6 +51,13 @@ class ReviewBase:
     _staged: dict[str, Any]
 
     def _init_review(self) -> None:
+        """The state every run starts in: a new run id, idle, nothing pending or decided."""
+        self.run_id = uuid.uuid4().hex
+        self.status = "idle"
+        self.result = None
+        self.error = None
+        self.problems = []
+        self.history = []
         self._pending = {}
         self._listeners = []
         self._busy = False

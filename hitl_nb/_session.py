@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from langgraph.types import Command
 
@@ -53,7 +53,6 @@ if TYPE_CHECKING:
     from ._preferences import Preferences
     from ._source import ReviewSource
 
-Status = Literal["idle", "running", "pending", "done", "error", "stopped", "halted"]
 ResumeAs = Callable[[ReviewRequest, Decision], Any]
 
 RUN_OPTIONS = ("context", "durability", "interrupt_before", "interrupt_after", "output_keys")
@@ -161,12 +160,6 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
         self.resume_as = resume_as
         self.preferences = preferences
         self.on_timeout = _deadline.check_on_timeout(on_timeout)
-        self.run_id = uuid.uuid4().hex
-        self.status: Status = "idle"
-        self.result: Any = None
-        self.error: BaseException | None = None
-        self.problems: list[str] = []
-        self.history: list[tuple[ReviewRequest, Decision]] = []
         self._init_review()
         self._seen: dict[str, ReviewRequest] = {}
         self._staged: dict[str, Decision] = {}

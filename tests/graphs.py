@@ -1,4 +1,5 @@
-"""Small graphs the tests share: one plain `interrupt(payload)`, a `Send` fan-out.
+"""Small graphs the tests share: one `hitl_nb.ask`, one plain `interrupt(payload)`, a
+`Send` fan-out.
 
 Not in conftest: tests/ui has a conftest module too, and LangGraph resolves a state's
 annotations in the module named "conftest", which may then be the other one.
@@ -7,6 +8,7 @@ annotations in the module named "conftest", which may then be the other one.
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from langgraph.checkpoint.memory import InMemorySaver
@@ -15,6 +17,22 @@ from langgraph.types import Send, interrupt
 from typing_extensions import TypedDict
 
 import hitl_nb
+
+
+class AskState(TypedDict, total=False):
+    done: Any
+
+
+def ask_graph(keep: Callable[[hitl_nb.Decision], Any] = lambda d: d.args, **ask: Any) -> Any:
+    """One node that calls `hitl_nb.ask(**ask)` and stores `keep(decision)` in `done`."""
+
+    def node(state: AskState) -> dict[str, Any]:
+        return {"done": keep(hitl_nb.ask(**ask))}
+
+    builder = StateGraph(AskState)
+    builder.add_node("node", node)
+    builder.add_edge(START, "node")
+    return builder.compile(checkpointer=InMemorySaver())
 
 
 class PlainState(TypedDict, total=False):

@@ -6,12 +6,10 @@ import re
 
 import pytest
 from conftest import config
+from graphs import ask_graph
 from langchain_core.tools import tool
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import START, StateGraph
 from pydantic import BaseModel, Field
 from rapidfuzz.distance import Levenshtein
-from typing_extensions import TypedDict
 
 import hitl_nb
 from hitl_nb._diff import changes, json_schema_of, text_diff
@@ -58,20 +56,9 @@ def test_schema_from_pydantic_and_from_a_langchain_tool():
 
 
 def test_pydantic_schema_validates_edits_end_to_end():
-    class S(TypedDict, total=False):
-        done: dict
-
-    def node(state: S) -> S:
-        decision = hitl_nb.ask(action="refund",
-                               args={"order": 1, "amount": 80.0, "channel": "card"},
-                               args_schema=Refund)
-        return {"done": decision.args}
-
-    builder = StateGraph(S)
-    builder.add_node("node", node)
-    builder.add_edge(START, "node")
-    session = hitl_nb.Session(builder.compile(checkpointer=InMemorySaver()), config())
-    session.invoke({})
+    graph = ask_graph(action="refund", args={"order": 1, "amount": 80.0, "channel": "card"},
+                      args_schema=Refund)
+    session = hitl_nb.Session(graph, config()).invoke({})
     with pytest.raises(hitl_nb.DecisionError, match="invalid edit of amount: 900"):
         session.edit({"order": 1, "amount": 900, "channel": "card"})
     with pytest.raises(hitl_nb.DecisionError, match="invalid edit of channel"):
@@ -93,21 +80,11 @@ def test_pydantic_schema_validates_edits_end_to_end():
 
 
 def test_a_proposal_that_breaks_its_schema_names_the_field_the_edit_must_fix():
-    class S(TypedDict, total=False):
-        done: dict
-
-    def node(state: S) -> S:
-        decision = hitl_nb.ask(action="refund", args={"amount": 500, "note": "x"},
-                               args_schema={"type": "object", "properties": {
-                                   "amount": {"type": "number", "maximum": 100},
-                                   "note": {"type": "string"}}})
-        return {"done": decision.args}
-
-    builder = StateGraph(S)
-    builder.add_node("node", node)
-    builder.add_edge(START, "node")
-    session = hitl_nb.Session(builder.compile(checkpointer=InMemorySaver()), config())
-    session.invoke({})
+    graph = ask_graph(action="refund", args={"amount": 500, "note": "x"},
+                      args_schema={"type": "object", "properties": {
+                          "amount": {"type": "number", "maximum": 100},
+                          "note": {"type": "string"}}})
+    session = hitl_nb.Session(graph, config()).invoke({})
     with pytest.raises(hitl_nb.DecisionError, match=re.escape(
             "invalid edit of amount: 500 is greater than the maximum of 100 (the agent's "
             "proposed value, left as it was: the edit must fix it too)")):

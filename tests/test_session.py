@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import config
+from graphs import ask_graph
 
 import hitl_nb
 from hitl_nb.demo import SupportDesk
@@ -168,27 +169,13 @@ def test_rating_and_action_are_validated(graph):
 
 
 def test_allowed_restricts_decisions():
-    from langgraph.checkpoint.memory import InMemorySaver
-    from langgraph.graph import START, StateGraph
-    from typing_extensions import TypedDict
-
-    class S(TypedDict, total=False):
-        out: str
-
-    def node(state: S) -> S:
-        decision = hitl_nb.ask(action="send_email", args={"to": "x@y.z"},
-                               allowed=("approve", "reject"))
-        return {"out": decision.action}
-
-    builder = StateGraph(S)
-    builder.add_node("node", node)
-    builder.add_edge(START, "node")
-    session = hitl_nb.Session(builder.compile(checkpointer=InMemorySaver()), config())
-    session.invoke({})
+    graph = ask_graph(keep=lambda d: d.action, action="send_email", args={"to": "x@y.z"},
+                      allowed=("approve", "reject"))
+    session = hitl_nb.Session(graph, config()).invoke({})
     with pytest.raises(hitl_nb.DecisionError, match="edit is not allowed"):
         session.edit({"to": "a@b.c"})
     session.reject()
-    assert session.result == {"out": "reject"}
+    assert session.result == {"done": "reject"}
 
 
 def test_ask_rejects_bad_arguments_in_the_node():

@@ -19,7 +19,7 @@ from .._log import log as default_log
 from .._review_base import ReviewBase, StaleDecision
 from .._reviewer import Reviewer, as_reviewer
 from .._schema import Action, Decision, ReviewRequest, Source
-from .._session import Status, default_reviewer
+from .._session import default_reviewer
 from .._validate import DecisionError, make_decision
 
 if TYPE_CHECKING:
@@ -42,12 +42,6 @@ class AdapterSession(ReviewBase):
         self.log = log if log is not None else default_log()
         self.reviewer = reviewer
         self.thread_id = thread_id or uuid.uuid4().hex
-        self.run_id = uuid.uuid4().hex
-        self.status: Status = "idle"
-        self.result: Any = None
-        self.error: BaseException | None = None
-        self.problems: list[str] = []
-        self.history: list[tuple[ReviewRequest, Decision]] = []
         self._init_review()
         self._staged: dict[str, tuple[ReviewRequest, Decision]] = {}
 
