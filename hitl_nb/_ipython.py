@@ -9,15 +9,17 @@ other dict displays as usual, and unloading restores both.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections import OrderedDict
 from typing import Any
 
+from IPython.utils.dir2 import get_real_method
 from langchain_core.runnables.config import merge_configs
 from langgraph.pregel import Pregel
 from langgraph.types import GraphOutput
 
-from ._session import RUN_OPTIONS, Session
+from ._session import RUN_OPTIONS, Session, _has_checkpointer
 
 _REMEMBER = 64
 """Paused results remembered at once (enough for a notebook; old ones fall off)."""
@@ -46,11 +48,17 @@ def _is_paused(out: Any) -> bool:
 
 def _at_breakpoint(graph: Any, config: dict[str, Any], options: dict[str, Any]) -> bool:
     """A static breakpoint (`interrupt_before=` / `interrupt_after=`) pauses without an
-    `Interrupt`: only the checkpoint says so. Read it only for graphs that have one."""
+    `Interrupt`: only the checkpoint says so. Read it only for graphs that have one (and
+    a checkpointer: without one the run just finished; the wrapper never raises)."""
     if not (graph.interrupt_before_nodes or graph.interrupt_after_nodes
             or options.get("interrupt_before") or options.get("interrupt_after")):
         return False
-    snap = graph.get_state(config)
+    if not _has_checkpointer(graph, config):
+        return False
+    try:
+        snap = graph.get_state(config)
+    except asyncio.InvalidStateError:  # an async-only checkpointer on its own loop
+        return False
     return bool(snap.next) and not snap.interrupts
 
 
@@ -60,8 +68,11 @@ def _remember(out: Any, graph: Any, config: Any, options: dict[str, Any],
         config = merge_configs(graph.config, config)
     if not isinstance(config, dict) or not (config.get("configurable") or {}).get("thread_id"):
         return
+    # our own copy: the caller may reuse the dict for the next thread before displaying
+    config = {**config, "configurable": dict(config["configurable"])}
     kept = {k: v for k, v in options.items() if k in RUN_OPTIONS}
-    if _is_paused(out) or (isinstance(out, dict) and _at_breakpoint(graph, config, kept)):
+    if _is_paused(out) or (isinstance(out, dict | GraphOutput)
+                           and _at_breakpoint(graph, config, kept)):
         _paused[id(out)] = _Run(out, graph, config, kept, asynchronous)
         while len(_paused) > _REMEMBER:
             _paused.popitem(last=False)
@@ -92,10 +103,8 @@ def session_for(out: Any) -> Session | None:
     run = _paused.get(id(out))
     if run is None or run.out is not out:
         return None
-    session = Session.attach(run.graph, run.config)
-    session.run_options = run.options
-    session.asynchronous = run.asynchronous
-    return session
+    return Session.attach(run.graph, run.config, run_options=run.options,
+                          asynchronous=run.asynchronous)
 
 
 BATCH_OVER = 50
@@ -104,8 +113,8 @@ BATCH_OVER = 50
 
 def _mimebundle(obj: Any) -> Any:
     session = session_for(obj)
-    if session is None:
-        return None
+    if session is None:  # not ours: display it as it would be without the extension
+        return _as_before(obj)
     if len(session.pending) > BATCH_OVER:  # thousands of cards would drown the page
         from .widgets.batch import BatchReview
 
@@ -113,6 +122,17 @@ def _mimebundle(obj: Any) -> Any:
     from .widgets.plan import view  # a plan view joins the widget for shared plans
 
     return view(session)._repr_mimebundle_()
+
+
+def _as_before(obj: Any) -> Any:
+    """The printer this extension displaced for the type, else the object's own
+    `_repr_mimebundle_` (a registered printer shadows that method, even one that
+    returns None)."""
+    for kind, previous in _displaced.items():
+        if previous is not None and isinstance(obj, kind):
+            return previous(obj)
+    method = get_real_method(obj, "_repr_mimebundle_")
+    return method() if method is not None else None
 
 
 def load_ipython_extension(ip: Any) -> None:
@@ -134,8 +154,9 @@ def unload_ipython_extension(ip: Any) -> None:
     Pregel.ainvoke = _originals.pop("ainvoke")  # type: ignore[method-assign]
     formatter = ip.display_formatter.mimebundle_formatter
     for kind, previous in _displaced.items():
-        formatter.pop(kind, None)
-        if previous is not None:
-            formatter.for_type(kind, previous)
+        if formatter.type_printers.get(kind) is _mimebundle:  # not one set after ours
+            formatter.pop(kind, None)
+            if previous is not None:
+                formatter.for_type(kind, previous)
     _displaced.clear()
     _paused.clear()

@@ -95,6 +95,15 @@ def _has_checkpointer(graph: Any, config: dict[str, Any]) -> bool:
         or "__pregel_checkpointer" in config["configurable"]
 
 
+def _run_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The keywords of `graph.invoke` a Session keeps for every resume, else a TypeError."""
+    unknown = sorted(set(options) - set(RUN_OPTIONS))
+    if unknown:
+        raise TypeError(f"Session.invoke() got {unknown}; it keeps only {list(RUN_OPTIONS)} "
+                        "for every resume (stream with graph.stream(...) yourself).")
+    return dict(options)
+
+
 def default_reviewer() -> str:
     """Name of the kernel's reviewer: `hitl_nb.reviewer(...)`, else `$HITL_NB_REVIEWER`
     or the OS user."""
@@ -149,11 +158,14 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
                  log: FeedbackLog | None = None, reviewer: str | Reviewer | None = None,
                  resume_as: ResumeAs | None = None,
                  preferences: Preferences | None = None,
-                 on_timeout: _deadline.OnTimeout = "reject", policy: Policy | None = None) -> None:
+                 on_timeout: _deadline.OnTimeout = "reject", policy: Policy | None = None,
+                 run_options: dict[str, Any] | None = None, asynchronous: bool = False) -> None:
         self.graph = graph
         self.config: dict[str, Any] = _own_config(config)
-        self.run_options: dict[str, Any] = {}
-        self.asynchronous = False
+        # How the thread's run was started, for resuming a run this session did not start
+        # (`attach`, the display hook): `invoke` / `ainvoke` set them for their own run.
+        self.run_options: dict[str, Any] = _run_options(run_options or {})
+        self.asynchronous = asynchronous
         self.log = log if log is not None else default_log()
         self.reviewer = as_reviewer(reviewer)
         self.policy = policy
@@ -423,10 +435,7 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
         return self
 
     def _set_options(self, options: dict[str, Any]) -> None:
-        unknown = sorted(set(options) - set(RUN_OPTIONS))
-        if unknown:
-            raise TypeError(f"Session.invoke() got {unknown}; it keeps only {list(RUN_OPTIONS)} "
-                            "for every resume (stream with graph.stream(...) yourself).")
+        options = _run_options(options)
         if not _has_checkpointer(self.graph, self.config):
             raise ValueError("this graph has no checkpointer, so a paused run cannot be "
                              "resumed: compile it with one, e.g. builder.compile("
@@ -769,7 +778,8 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
     @classmethod
     def attach(cls, graph: Any, config: dict[str, Any], **kwargs: Any) -> Session:
         """A session on a thread that already ran (paused or finished); requests whose
-        deadline passed meanwhile get their default now."""
+        deadline passed meanwhile get their default now (resumed with `run_options=`, what
+        `invoke` was given, e.g. `context=`; `asynchronous=True`: with `ainvoke`)."""
         session = cls(graph, config, **kwargs)
         if session.status == "idle":  # nothing ran on this thread yet
             session.refresh()

@@ -210,3 +210,97 @@ def test_middleware_agent_shown_by_the_display_hook_enforces_the_policy_roles(sh
     session.approve(reviewer=hitl_nb.Reviewer("fiona", ("finance",)))
     assert desk.count("issue_refund") == 1
     assert session.status == "done"
+
+
+def test_a_config_dict_reused_for_the_next_thread_keeps_the_first_result_on_its_thread(shell):
+    shell.run_cell("first = graph.invoke({'messages': [('user', 'refund order 1042')]}, config)\n"
+                   "config['configurable']['thread_id'] = 'nb-next'\n"
+                   "second = graph.invoke({'messages': [('user', 'delete account 7')]}, config)"
+                   ).raise_error()
+    shell.run_cell("first", store_history=True).raise_error()
+    session = hitl_nb.current()
+    assert (session.thread_id, session.pending[0].action) == ("nb-1", "issue_refund")
+    session.approve()
+    assert shell.user_ns["desk"].count("issue_refund") == 1
+    assert shell.user_ns["desk"].count("delete_account") == 0
+
+
+BREAKPOINT_GRAPH = """
+from langgraph.graph import START, StateGraph
+from typing_extensions import TypedDict
+class S(TypedDict, total=False):
+    x: int
+b = StateGraph(S)
+b.add_node("prepare", lambda s: {"x": 1})
+b.add_node("danger", lambda s: {"x": 2})
+b.add_edge(START, "prepare"); b.add_edge("prepare", "danger")
+"""
+
+
+def test_a_static_breakpoint_in_a_v2_result_renders_too(shell):
+    shell.run_cell(BREAKPOINT_GRAPH + "from langgraph.checkpoint.memory import InMemorySaver\n"
+                   "g = b.compile(checkpointer=InMemorySaver(), interrupt_before=['danger'])"
+                   ).raise_error()
+    shell.run_cell("g.invoke({}, {'configurable': {'thread_id': 'bp2'}}, version='v2')",
+                   store_history=True).raise_error()
+    assert WIDGET in shell.shown[-1]
+    assert hitl_nb.current().pending[0].kind == "breakpoint"
+
+
+def test_a_breakpoint_graph_without_checkpointer_still_just_runs(shell):
+    shell.run_cell(BREAKPOINT_GRAPH + "g = b.compile(interrupt_after=['prepare'])").raise_error()
+    shell.run_cell("g.invoke({}, {'configurable': {'thread_id': 'none'}})",
+                   store_history=True).raise_error()  # raised "No checkpointer set" before
+    assert shell.shown[-1] == {"text/plain": "{'x': 1}"}  # stopped after prepare, as LangGraph does
+
+
+def test_a_result_shown_after_its_deadline_applies_the_default_with_the_run_context(shell):
+    shell.run_cell("""
+import dataclasses
+from datetime import UTC, datetime
+import hitl_nb
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import START, StateGraph
+from langgraph.runtime import Runtime
+from typing_extensions import TypedDict
+@dataclasses.dataclass
+class Ctx:
+    user: str
+class S(TypedDict, total=False):
+    said: str
+def node(state: S, runtime: Runtime[Ctx]):
+    d = hitl_nb.ask(action="send", args={"to": runtime.context.user},
+                    deadline=datetime(2000, 1, 1, tzinfo=UTC))
+    return {"said": f"{d.action} for {runtime.context.user}"}
+b = StateGraph(S, context_schema=Ctx)
+b.add_node("node", node); b.add_edge(START, "node")
+g = b.compile(checkpointer=InMemorySaver())
+late = g.invoke({}, {'configurable': {'thread_id': 'late'}}, context=Ctx('ann'))
+""").raise_error()
+    shell.run_cell("late", store_history=True).raise_error()  # the deadline passed long ago
+    session = hitl_nb.current()
+    assert session.error is None
+    assert session.result == {"said": "reject for ann"}  # the default, with the context
+
+
+def test_a_dict_that_is_not_ours_keeps_its_own_rich_display(shell):
+    shell.run_cell("""
+class Table(dict):
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": "<b>table</b>"}
+Table(a=1)
+""", store_history=True).raise_error()
+    assert shell.shown[-1]["text/html"] == "<b>table</b>"
+
+
+def test_unload_leaves_a_printer_registered_after_load(shell):
+    shell.run_cell("""
+mime = get_ipython().display_formatter.mimebundle_formatter
+mine = lambda obj: {"text/plain": "mine"}
+mime.for_type(dict, mine)
+""").raise_error()
+    shell.run_cell("%unload_ext hitl_nb").raise_error()
+    formatter = shell.display_formatter.mimebundle_formatter
+    assert formatter.type_printers[dict] is shell.user_ns["mine"]
+    formatter.pop(dict)
+    shell.run_cell("%load_ext hitl_nb").raise_error()  # the fixture unloads again
