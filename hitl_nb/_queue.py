@@ -191,7 +191,7 @@ class Query:
             raise QueryError("descending must be true or false.")
         if isinstance(page, bool) or not isinstance(page, int) or page < 0:
             raise QueryError(f"page must be a whole number from 0, got {page!r:.40}.")
-        if size not in PAGE_SIZES or isinstance(size, bool):
+        if not isinstance(size, int) or isinstance(size, bool) or size not in PAGE_SIZES:
             raise QueryError(f"page_size must be one of {list(PAGE_SIZES)}, got {size!r:.40}.")
         return cls(filter=Filter.from_json(value.get("filter")), sort=cast(SortKey, sort),
                    descending=descending, page=page, page_size=size)

@@ -48,7 +48,9 @@ def bounded_number(value: Any, name: str, low: float, high: float,
     NaN or "0.8" is refused the same way everywhere."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    # an int is always finite (and math.isfinite overflows on one past 1e308)
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or (isinstance(value, float) and not math.isfinite(value)):
         raise error(f"{name} must be a number between {low:g} and {high:g}, got {value!r:.40}.")
     if not low <= value <= high:
         raise error(f"{name} must be between {low:g} and {high:g}, got {value!r}{hint}.")

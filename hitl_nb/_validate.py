@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from typing import Any
 
 import jsonschema
@@ -63,6 +64,10 @@ def check_args(request: ReviewRequest, args: Any) -> dict[str, Any]:
     """
     if not isinstance(args, dict):
         raise DecisionError(f"edited arguments must be an object, got {type(args).__name__}.")
+    for name, value in args.items():
+        if (bad := _non_finite(value, (str(name),))) is not None:
+            raise DecisionError(f"invalid edit of {'/'.join(bad)}: not a finite number "
+                                "(NaN and infinity are not JSON; type a number).")
     merged: dict[str, Any] = {**request.args, **args}
     validator = jsonschema.Draft202012Validator(schema_for(request))
     errors = sorted(validator.iter_errors(merged), key=lambda e: list(e.path))
@@ -75,6 +80,22 @@ def check_args(request: ReviewRequest, args: Any) -> dict[str, Any]:
                 if untouched else "")
         raise DecisionError(f"invalid edit of {where}: {first.message}{hint}")
     return merged
+
+
+def _non_finite(value: Any, path: tuple[str, ...]) -> tuple[str, ...] | None:
+    """Where in an edited value a NaN or infinity sits, if anywhere."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else path
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        if (where := _non_finite(item, (*path, str(key)))) is not None:
+            return where
+    return None
 
 
 def _text(value: Any, name: str) -> str | None:

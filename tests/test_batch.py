@@ -295,6 +295,10 @@ def test_python_approve_matching_checks_the_count(batch):
 @pytest.mark.parametrize(
     ("message", "reason"),
     [({"type": "decide", "token": "0" * 32, "action": "approve", "ids": [0]}, "older state"),
+     ({"type": "decide", "token": "ö" * 32, "action": "approve", "ids": [0]}, "older state"),
+     ({"type": "confirm_matching", "token": "ö", "count": 1}, "no approve-all confirmation"),
+     ({"type": "query", "query": {"page_size": 25.0}}, "page_size must be one of"),
+     ({"type": "query", "query": {"filter": {"min_confidence": 10**400}}}, "min_confidence"),
      ({"type": "decide", "action": "approve", "ids": [0]}, "older state"),
      ({"type": "decide", "TOKEN": True, "action": "approve", "ids": [0], "x": 1},
       "unexpected fields"),

@@ -193,6 +193,7 @@ def test_widget_updates_live_and_undoes_on_click(fresh_default_feed):
 @pytest.mark.parametrize(
     ("tamper", "reason"),
     [({"nonce": "0" * 32}, "token does not match"),
+     ({"nonce": "ü" * 32}, "token does not match"),
      ({"id": "auto:nope"}, "no notification"),
      ({"extra": 1}, "unexpected fields"),
      ({"type": "approve"}, "not an undo")],

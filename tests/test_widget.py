@@ -79,6 +79,10 @@ def test_invalid_edit_shows_an_error_on_the_card_and_keeps_it_live(widget, desk:
     ("tamper", "reason"),
     [({"request_id": "forged-id"}, "not pending here"),
      ({"nonce": "0" * 32}, "does not match"),
+     ({"nonce": "é" * 32}, "does not match"),  # compare_digest raises on non-ASCII text
+     ({"rating": 10**400}, "between 1 and 5"),  # math.isfinite overflows on it
+     ({"action": "edit", "args": {"amount": float("inf")}}, "amount: not a finite number"),
+     ({"action": "edit", "args": {"note": [{"x": float("nan")}]}}, "note/0/x: not a finite"),
      ({"action": "explode"}, "unknown action"),
      ({"action": "approve", "args": {"order": 1, "amount": 999.0, "note": "x"}}, "use edit"),
      ({"sneaky": True}, "unexpected fields"),
@@ -141,3 +145,19 @@ def test_respond_from_the_front_end(graph, desk: SupportDesk):
     widget = hitl_nb.Session(plain_graph("Your name?"), config()).invoke({}).widget()
     send(widget, decision(widget, "respond", message="Grace"))
     assert widget.session.result == {"answer": "Grace"}
+
+
+def test_an_unexpected_error_before_the_graph_runs_is_shown_and_the_card_stays_live(
+        widget, desk: SupportDesk, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OverflowError("a check that crashed")
+
+    message = decision(widget, "approve")
+    with monkeypatch.context() as patch:
+        patch.setattr(hitl_nb.Session, "decide", broken)
+        send(widget, message)
+    assert widget.refusals[-1] == "refused: OverflowError: a check that crashed"
+    assert widget.errors[message["request_id"]] == widget.refusals[-1]
+    assert len(hitl_nb.log()) == 0
+    send(widget, message)  # the same card, its nonce still good
+    assert desk.count("issue_refund") == 1

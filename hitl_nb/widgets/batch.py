@@ -29,6 +29,7 @@ import traitlets
 
 from .._diff import args_distance, changes, editor_schema
 from .._queue import NO_RISK, Filter, Item, Query, QueryError, Queue
+from .._tokens import same_token
 from .._validate import MAX_TEXT, DecisionError, schema_for
 from . import _assets
 
@@ -406,7 +407,7 @@ class BatchReview(anywidget.AnyWidget):
             self._on_confirm(content)
             return
         token = content.get("token")
-        if not isinstance(token, str) or not secrets.compare_digest(token, self.token):
+        if not same_token(token, self.token):
             self._refuse("refused: this message was built on an older state of the table "
                          "(double click, replay or stale view); nothing changed.")
             return
@@ -455,8 +456,7 @@ class BatchReview(anywidget.AnyWidget):
 
     def _on_confirm(self, content: dict[str, Any]) -> None:
         pending, token, count = self._confirm, content.get("token"), content.get("count")
-        if pending is None or not isinstance(token, str) or \
-                not secrets.compare_digest(token, pending.token):
+        if pending is None or not same_token(token, pending.token):
             self._refuse("refused: no approve-all confirmation is open with this token "
                          "(already used, cancelled or forged); nothing approved.")
             return

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
+from .._tokens import same_token
 from .._validate import DecisionError
 from . import _assets
 
@@ -100,7 +101,7 @@ class FeedWidget(anywidget.AnyWidget):
             self._refuse(None, f"refused: {exc}")
             return
         nonce = content.get("nonce")
-        if not isinstance(nonce, str) or not secrets.compare_digest(nonce, item.nonce):
+        if not same_token(nonce, item.nonce):
             try:  # say exactly why when the feed knows (already undone, window closed)
                 self.feed.check_undo(item.id)
             except DecisionError as exc:

@@ -34,6 +34,7 @@ from .._collab import coedit_card, coedit_diff
 from .._diff import args_distance, changes, editor_schema
 from .._schema import Decision, ReviewRequest
 from .._session import Session
+from .._tokens import same_token
 from .._trust import trust_note
 from .._validate import DecisionError, schema_for
 from . import _assets
@@ -70,8 +71,7 @@ def _decided_json(request: ReviewRequest, decision: Decision, staged: bool,
 def _token_matches(content: dict[str, Any], keys: frozenset[str], issued: str) -> bool:
     """The message has only `keys` and carries the one-time token issued (none: refused)."""
     token = content.get("token")
-    return not set(content) - keys and bool(issued) and isinstance(token, str) \
-        and secrets.compare_digest(token, issued)
+    return not set(content) - keys and same_token(token, issued)
 
 
 def _readable(value: Any) -> Any:
@@ -318,7 +318,7 @@ class ReviewWidget(anywidget.AnyWidget):
         request_id = content.get("request_id")
         expected = self._nonces.get(request_id) if isinstance(request_id, str) else None
         if set(content) - REDIRECT_KEYS or expected is None or not isinstance(request_id, str) \
-                or not secrets.compare_digest(str(content.get("nonce", "")), expected):
+                or not same_token(content.get("nonce"), expected):
             self._refuse(request_id, f"refused: redirect for request {request_id!r} is stale, "
                                      "forged or malformed; nothing changed.")
             return
@@ -337,7 +337,7 @@ class ReviewWidget(anywidget.AnyWidget):
         request_id = content.get("request_id")
         expected = self._nonces.get(request_id) if isinstance(request_id, str) else None
         if set(content) - DIFF_KEYS or expected is None \
-                or not secrets.compare_digest(str(content.get("nonce", "")), expected):
+                or not same_token(content.get("nonce"), expected):
             self._refuse(request_id, "refused: diff for a request that is not pending here "
                                      "(stale or forged).")
             return
@@ -387,7 +387,7 @@ class ReviewWidget(anywidget.AnyWidget):
             self._refuse(request_id, f"refused: request {request_id!r} is not pending here "
                                      "(already decided, stale or unknown); nothing resumed.")
             return
-        if not secrets.compare_digest(str(content.get("nonce", "")), expected):
+        if not same_token(content.get("nonce"), expected):
             self._refuse(request_id, "refused: this decision's token does not match the "
                                      "pending request (replayed or forged); nothing resumed.")
             return
@@ -401,7 +401,12 @@ class ReviewWidget(anywidget.AnyWidget):
             if any(r.request_id == request_id for r in self.session.pending):
                 self._nonces[request_id] = expected  # nothing was applied: card stays live
             self._refuse(request_id, str(exc))
-        except (Exception, _override.EmergencyStop):  # the graph's own error: see `error`
+        except (Exception, _override.EmergencyStop) as exc:  # the graph's own: see `error`
+            if self.session.error is None and isinstance(exc, Exception):  # raised before
+                # the graph ran: an input nothing above caught; say so, keep the card live
+                if any(r.request_id == request_id for r in self.session.pending):
+                    self._nonces[request_id] = expected
+                self._refuse(request_id, f"refused: {type(exc).__name__}: {exc!s:.300}")
             self._sync()
         else:
             self.errors = {}
