@@ -4,8 +4,9 @@
   While it is engaged nothing resumes: sessions refuse every decision that would let a
   run continue, `guarded` tools and `check_stop()` raise `EmergencyStop` inside running
   graphs (any thread), and `hitl_nb.ask` raises it instead of returning an approval.
-* **Stop** (`Session.stop`): end one paused run without resuming it. The pending requests
-  are logged as `stop`; the thread's tasks are cleared with `update_state(..., as_node=END)`
+* **Stop** (`Session.stop`): end one paused run without resuming it. The pending requests,
+  and those decided but not yet sent (their decision never reaches the agent), are logged
+  as `stop`; the thread's tasks are cleared with `update_state(..., as_node=END)`
   on a checkpoint whose metadata carries a marker, so a persistent checkpointer remembers
   the stop across kernel restarts and later decisions are refused.
 * **Redirect** (`Session.redirect`): instead of deciding, give the agent new instructions.
