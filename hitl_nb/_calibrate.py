@@ -94,6 +94,7 @@ class ConfidenceHistory:
         """Read the rows appended since the last call."""
         import pandas as pd
 
+        from ._frame import accepted_row
         from .analysis._calibration import _bins
         from .analysis._common import OUTCOMES
 
@@ -108,9 +109,7 @@ class ConfidenceHistory:
                     continue
                 keys.append((row.get("agent"), str(row.get("action_name"))))
                 confidences.append(float(confidence))
-                # accepted as proposed (`_frame.accepted_as_proposed`, row by row)
-                clean.append(row.get("decision") == "approve" or (
-                    row.get("decision") == "edit" and not row.get("edited")))
+                clean.append(accepted_row(row.get("decision"), row.get("edited")))
             if not keys:
                 return self
             for key, index, ok in zip(keys, _bins(pd.Series(confidences), self.bins), clean,

@@ -88,9 +88,14 @@ def reviewed(df: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataF
     return df.loc[mask, list(dict.fromkeys(columns)) if columns is not None else df.columns]
 
 
+def accepted_row(decision: Any, edited: Any) -> bool:
+    """`accepted_as_proposed` for one log row (the live trust card reads rows)."""
+    return decision == "approve" or (decision == "edit" and not edited)
+
+
 def accepted_as_proposed(decision: pd.Series, edited: pd.Series) -> pd.Series:
     """True where the reviewer took the proposal as it was: an approval, or an edit that
-    changed nothing. One rule for calibration, thresholds and KTO labels."""
+    changed nothing. One rule for calibration, thresholds, the trust card and KTO labels."""
     decision = decision.astype(str)
     return (decision == "approve") | ((decision == "edit") & ~edited.astype(bool))
 

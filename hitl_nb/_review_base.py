@@ -95,7 +95,7 @@ class ReviewBase:
                 # e.g. decided, then the kernel restarted before the decision was sent
                 waiting = (f" {len(self._staged)} decision(s) made earlier wait to be sent: "
                            "call submit() (the widget's Submit button)."
-                           if getattr(self, "_staged", None) else "")
+                           if self._staged else "")
                 raise StaleDecision(f"nothing is pending {self._where} "
                                     f"(status: {self.status}).{waiting}")
             raise DecisionError(f"{len(self._pending)} requests are pending; pass request_id= "

@@ -104,6 +104,13 @@ def _run_options(options: dict[str, Any]) -> dict[str, Any]:
     return dict(options)
 
 
+def _as_sent(request: ReviewRequest, decision: Decision, args: dict[str, Any]) -> Decision:
+    """An approval with the arguments approvers agreed on: `approve` when they are the
+    proposal, else an `edit` to them."""
+    return replace(decision, args=args,
+                   action="approve" if args == request.args else "edit")
+
+
 def default_reviewer() -> str:
     """Name of the kernel's reviewer: `hitl_nb.reviewer(...)`, else `$HITL_NB_REVIEWER`
     or the OS user."""
@@ -292,8 +299,7 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
         if decision is None:
             return False
         if decision.approved:  # what all approvers approved, as an edit when it differs
-            decision = replace(decision, action=(
-                "approve" if decision.args == request.args else "edit"))
+            decision = _as_sent(request, decision, decision.args)
         self._pending.pop(request.request_id, None)
         self._staged[request.request_id] = decision
         self.history.append((request, decision))
@@ -524,21 +530,30 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
             # Logged against the agent's proposal: under a multi-approver rule the card
             # may show an earlier approver's edit, which is not what the agent proposed.
             self._log(original, decision, outcome=decision.override)
-            if state is not None and decision.approved:
-                state = self._approvals(original)
-                if not state.complete:
-                    self._pending[request.request_id] = self._presented(original)
-                    self._changed()
-                    return decision
-                # The graph gets what all approvers approved, as an edit of the proposal
-                # when that differs (so a middleware runs the approved args, not its own).
-                decision = replace(decision, args=state.args, action=(
-                    "approve" if state.args == original.args else "edit"))
+            sent = self._approved_by_all(original, decision, state)
+            if sent is None:
+                self._pending[request.request_id] = self._presented(original)
+                self._changed()
+                return decision
+            decision = sent
             self._to_learn.append((original, decision))
             del self._pending[request.request_id]
             self.history.append((original, decision))
             self._apply(original, decision)
         return decision
+
+    def _approved_by_all(self, original: ReviewRequest, decision: Decision,
+                         state: Approvals | None) -> Decision | None:
+        """What the graph gets for a logged `decision`; None while a multi-approver rule
+        still waits for approvals (`state`: the count before this one was logged)."""
+        if state is None or not decision.approved:
+            return decision
+        state = self._approvals(original)
+        if not state.complete:
+            return None
+        # what all approvers approved, as an edit of the proposal when that differs (so a
+        # middleware runs the approved args, not its own)
+        return _as_sent(original, decision, state.args)
 
     def _check_still_pending(self, *requests: ReviewRequest) -> None:
         """Another session (or widget) on the same thread may have answered first.
@@ -626,12 +641,10 @@ class Session(CollabDecisions):  # a ReviewBase, plus answer / revise / reassign
             except StaleDecision:
                 decisions[index] = self._staged.get(original.request_id, decision)
                 continue
-            if state is not None and decision.approved:
-                state = self._approvals(original)
-                if not state.complete:
-                    continue  # one of several approvals: the request stays pending
-                decision = replace(decision, args=state.args, action=(
-                    "approve" if state.args == original.args else "edit"))
+            sent = self._approved_by_all(original, decision, state)
+            if sent is None:
+                continue  # one of several approvals: the request stays pending
+            decision = sent
             self._to_learn.append((original, decision))
             del self._pending[original.request_id]
             self.history.append((original, decision))
